@@ -4,11 +4,11 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
+#include "ember/units.h"
 
 int args__parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 {
@@ -71,28 +71,5 @@ bad:
 
 int args__parse_duration(const char *s, uint64_t *ns)
 {
-	double v, mult = 1e9;
-	char *end;
-
-	if (!s || !(isdigit((unsigned char)*s) || *s == '.'))
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s)
-		return -EINVAL;
-	if (!strcmp(end, "") || !strcmp(end, "s"))
-		mult = 1e9;
-	else if (!strcmp(end, "ms"))
-		mult = 1e6;
-	else if (!strcmp(end, "m"))
-		mult = 60e9;
-	else if (!strcmp(end, "h"))
-		mult = 3600e9;
-	else
-		return -EINVAL;
-	v *= mult;
-	if (!isfinite(v) || v < 1e6 || v > 1e18) /* 1 ms to ~31 years */
-		return -EINVAL;
-	*ns = (uint64_t)v;
-	return 0;
+	return units__parse_duration(s, ns);
 }

@@ -11,6 +11,7 @@
 #include "ember/profile.h"
 #include "ember/profiler.h"
 #include "ember/symbolizer.h"
+#include "procinfo.h"
 
 #define KERNEL_PID UINT32_MAX
 #define MAX_INLINE 32 /* frames one address may expand to */
@@ -33,6 +34,7 @@ struct prof_collector {
 	size_t ids_len, ids_cap;
 	uint32_t *stack; /* scratch for one stack */
 	size_t stack_cap;
+	struct prof_procinfo *procs; /* with opts.proc_facts */
 };
 
 static uint64_t hash_key(uint32_t pid, uint64_t addr)
@@ -57,6 +59,13 @@ struct prof_collector *prof_collector__new(struct symbolizer *sym,
 	c->sym = sym;
 	if (opts)
 		c->opts = *opts;
+	if (c->opts.proc_facts) {
+		c->procs = prof_procinfo__new(NULL);
+		if (!c->procs) {
+			free(c);
+			return NULL;
+		}
+	}
 	return c;
 }
 
@@ -67,6 +76,7 @@ void prof_collector__free(struct prof_collector *c)
 	free(c->tab);
 	free(c->ids);
 	free(c->stack);
+	prof_procinfo__free(c->procs);
 	free(c);
 }
 
@@ -224,6 +234,17 @@ int prof_collector__add(struct prof_collector *c, const struct prof_raw_sample *
 	t.pid = s->pid;
 	t.tid = c->opts.per_thread ? s->tid : s->pid;
 	t.comm = comm;
+	if (c->procs) {
+		const struct prof_proc *pf = prof_procinfo__get(c->procs, s->pid);
+		int64_t exe = profile__intern(c->p, pf->exe);
+		int64_t cg = exe < 0 ? exe : profile__intern(c->p, pf->cgroup);
+
+		if (cg < 0)
+			return cg;
+		t.exe = exe;
+		t.cgroup = cg;
+		t.start_time = pf->start_time;
+	}
 	task = profile__add_task(c->p, &t);
 	if (task < 0)
 		return task;
@@ -262,4 +283,11 @@ void prof_collector__invalidate(struct prof_collector *c, uint32_t pid)
 		}
 	}
 	free(old);
+}
+
+void prof_collector__forget(struct prof_collector *c, uint32_t pid)
+{
+	prof_collector__invalidate(c, pid);
+	if (c->procs)
+		prof_procinfo__forget(c->procs, pid);
 }

@@ -78,6 +78,7 @@ uint64_t prof_sampler__samples(struct prof_sampler *s);
 
 struct prof_collector_opts {
 	bool per_thread;
+	bool proc_facts; /* fill each task's exe, cgroup and start time from /proc */
 };
 
 struct prof_collector;
@@ -95,9 +96,13 @@ void prof_collector__set_profile(struct prof_collector *c, struct profile *p);
 int prof_collector__add(struct prof_collector *c, const struct prof_raw_sample *s);
 /* Forgets cached addresses of @pid (it exec'ed or its pid was reused). */
 void prof_collector__invalidate(struct prof_collector *c, uint32_t pid);
+/* Forgets everything about @pid, addresses and process facts (it exec'ed or exited). */
+void prof_collector__forget(struct prof_collector *c, uint32_t pid);
 
 /* ---- commands ---------------------------------------------------------- */
 
 int prof_cmd_profile(int argc, char **argv);
+int prof_cmd_daemon(int argc, char **argv);
+int prof_cmd_export(int argc, char **argv);
 
 #endif /* EMBER_PROFILER_H */
