@@ -14,6 +14,12 @@
  * Tracepoints follow forks of targets (follow_forks), and report exec, fork
  * and exit of tracked processes through the events ring buffer so userspace
  * can snapshot their mappings while they are alive.
+ *
+ * dwarf mode (dwarf_mode): a user task's tick is not counted here; instead
+ * its user registers, up to ustack_size bytes of its user stack and its
+ * kernel ips go into the ustacks ring buffer as one record (layout in
+ * ember/bpf_abi.h), which userspace unwinds with the files' CFI. Kernel
+ * threads have no user stack and are still counted in the maps.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -36,6 +42,11 @@ const volatile bool user_stacks = true;
 const volatile bool record_tid = true;
 const volatile bool follow_forks = false;
 const volatile bool events_all = false;
+/* dwarf mode: see the header comment. */
+const volatile bool dwarf_mode = false;
+const volatile __u32 ustack_size = EMBER_USTACK_DEFAULT; /* multiple of 8, <= EMBER_USTACK_MAX */
+/* Wake the reader once this many bytes wait; below that it polls on its own. */
+const volatile __u64 ustack_wakeup_bytes = 256 * 1024;
 
 /* Written by userspace between drains; read on every sample. */
 __u32 active_buf = 0;
@@ -78,6 +89,32 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
+/* Records of dwarf mode; sized from the frequency and CPU count before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1024 * 1024);
+} ustacks SEC(".maps");
+
+/*
+ * A record is built here, then copied into ustacks at its real length:
+ * reserving the largest size for every sample would waste most of the ring.
+ * One slot per CPU (max_entries set to the possible CPUs before load); a
+ * per-CPU array cannot hold values this large. A perf_event program does not
+ * nest on a CPU, so the slot is never shared.
+ */
+struct ustack_scratch {
+	struct ember_ustack_hdr hdr;
+	/* The copy loop may be seen writing two pages past the limit; kernel ips follow. */
+	__u8 data[EMBER_USTACK_MAX + 2 * EMBER_USTACK_CHUNK + EMBER_MAX_STACK_DEPTH * 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct ustack_scratch);
+	__uint(max_entries, 1);
+} ustack_scratch SEC(".maps");
+
 /* Only for its update's grace-period wait; never read by the programs. */
 struct sync_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -101,6 +138,14 @@ static __always_inline void stat_inc(__u32 idx)
 
 	if (v)
 		*v += 1;
+}
+
+static __always_inline void stat_add(__u32 idx, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		*v += n;
 }
 
 static __always_inline void stack_err(long err, __u32 collision, __u32 full, __u32 other)
@@ -163,6 +208,120 @@ static __always_inline void record(struct bpf_perf_event_data *ctx, void *stacks
 		stat_inc(EMBER_STAT_SAMPLES);
 }
 
+/* True when the tick interrupted user mode, so ctx->regs are the user registers. */
+static __always_inline bool tick_in_user(struct bpf_perf_event_data *ctx)
+{
+	/* Context fields must be read whole: volatile keeps clang from narrowing the load. */
+#if defined(__TARGET_ARCH_x86)
+	return (*(volatile __u64 *)&ctx->regs.cs & 3) == 3;
+#elif defined(__TARGET_ARCH_arm64)
+	return (*(volatile __u64 *)&ctx->regs.pstate & 0xf) == 0; /* PSR_MODE_EL0t */
+#else
+	return false;
+#endif
+}
+
+/*
+ * Copies the user stack from @sp upwards into @dst, one page at a time so the
+ * copy ends exactly where the stack mapping does (a read that crosses the end
+ * of a mapping fails whole). Returns the bytes copied, a multiple of 8.
+ */
+static __always_inline __u32 copy_stack(__u8 *dst, __u64 sp)
+{
+	__u64 len = 0, chunk;
+
+	for (int i = 0; i < EMBER_USTACK_MAX / EMBER_USTACK_CHUNK + 1; i++) {
+		barrier_var(len);
+		if (len >= ustack_size || len >= EMBER_USTACK_MAX)
+			break;
+		/* Up to the next page boundary, then a page at a time. */
+		chunk = EMBER_USTACK_CHUNK - ((sp + len) & (EMBER_USTACK_CHUNK - 1));
+		if (chunk > ustack_size - len)
+			chunk = ustack_size - len;
+		/* A no-op (chunk <= one page) that gives the verifier its bound. */
+		barrier_var(chunk);
+		chunk &= 2 * EMBER_USTACK_CHUNK - 1;
+		if (bpf_probe_read_user(dst + len, chunk, (void *)(sp + len)))
+			break;
+		len += chunk;
+	}
+	if (len > EMBER_USTACK_MAX)
+		len = EMBER_USTACK_MAX;
+	return len & ~7u;
+}
+
+/*
+ * dwarf mode: sends the user registers, stack and kernel ips of the current
+ * task as one ustacks record. Returns 0 when the sample is handled (sent or
+ * counted as lost), -1 when it must go through the count maps instead (a
+ * kernel thread: no user stack).
+ */
+static __always_inline int snapshot(struct bpf_perf_event_data *ctx, struct ember_sample_key *key)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct ustack_scratch *sc;
+	struct pt_regs *regs;
+	__u32 cpu, len;
+	__u64 flags, size;
+	long n;
+
+	if (task->flags & PF_KTHREAD)
+		return -1;
+	cpu = bpf_get_smp_processor_id();
+	sc = bpf_map_lookup_elem(&ustack_scratch, &cpu);
+	if (!sc) {
+		stat_inc(EMBER_STAT_USTACK_SCRATCH);
+		return 0;
+	}
+	sc->hdr.pid = key->pid;
+	sc->hdr.tid = key->tid;
+	bpf_get_current_comm(sc->hdr.comm, sizeof(sc->hdr.comm));
+	sc->hdr.flags = 0;
+	if (tick_in_user(ctx)) {
+		sc->hdr.ip = PT_REGS_IP(&ctx->regs);
+		sc->hdr.sp = PT_REGS_SP(&ctx->regs);
+		sc->hdr.bp = PT_REGS_FP(&ctx->regs);
+	} else {
+		/* In a system call or an interrupt: the registers saved on entry. */
+		regs = (struct pt_regs *)bpf_task_pt_regs(task);
+		sc->hdr.ip = PT_REGS_IP_CORE(regs);
+		sc->hdr.sp = PT_REGS_SP_CORE(regs);
+		sc->hdr.bp = PT_REGS_FP_CORE(regs);
+		sc->hdr.flags |= EMBER_USF_KERNEL_TICK;
+	}
+	sc->hdr.stack_size = ustack_size;
+	len = copy_stack(sc->data, sc->hdr.sp);
+	if (!len)
+		sc->hdr.flags |= EMBER_USF_USER_FAULT;
+	sc->hdr.stack_len = len;
+	sc->hdr._pad = 0;
+
+	sc->hdr.nr_kips = 0;
+	if (kernel_stacks) {
+		n = bpf_get_stack(ctx, sc->data + len, EMBER_MAX_STACK_DEPTH * 8, 0);
+		if (n > 0)
+			sc->hdr.nr_kips = n / 8;
+		else if (n != -EFAULT && n != 0) /* -EFAULT: the tick hit user mode */
+			stat_inc(EMBER_STAT_KSTACK_ERR);
+	}
+
+	size = sizeof(sc->hdr) + (__u64)len + (__u64)sc->hdr.nr_kips * 8;
+	/* One register for the check and the call, so the verifier sees the bound. */
+	barrier_var(size);
+	if (size > sizeof(*sc))
+		return 0;
+	flags = bpf_ringbuf_query(&ustacks, BPF_RB_AVAIL_DATA) >= ustack_wakeup_bytes
+			? BPF_RB_FORCE_WAKEUP
+			: BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&ustacks, sc, size, flags)) {
+		stat_inc(EMBER_STAT_USTACK_RB_FULL);
+		return 0;
+	}
+	stat_inc(EMBER_STAT_USTACK_SENT);
+	stat_add(EMBER_STAT_USTACK_BYTES, len);
+	return 0;
+}
+
 SEC("perf_event")
 int ember_sample(struct bpf_perf_event_data *ctx)
 {
@@ -179,6 +338,8 @@ int ember_sample(struct bpf_perf_event_data *ctx)
 
 	key.pid = tgid;
 	key.tid = record_tid ? tid : tgid;
+	if (dwarf_mode && snapshot(ctx, &key) == 0)
+		return 0;
 	bpf_get_current_comm(key.comm, sizeof(key.comm));
 	if (*(volatile __u32 *)&active_buf & 1)
 		record(ctx, &stacks1, &counts1, &key);

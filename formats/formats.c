@@ -60,12 +60,16 @@ int fmt__write(const struct profile *p, enum fmt_kind kind, const struct fmt_opt
 	switch (kind) {
 	case FMT_FOLDED:
 		return fmt_folded__write(p, opts, out);
-	case FMT_SVG:
 	case FMT_HTML:
-	case FMT_PPROF:
-	case FMT_SPEEDSCOPE:
+		return fmt_html__write(p, out);
 	case FMT_JSON:
-		return -ENOTSUP;
+		return fmt_json__write(p, out);
+	case FMT_SVG:
+		return fmt_svg__write(p, opts, out);
+	case FMT_PPROF:
+		return fmt_pprof__write(p, opts, out);
+	case FMT_SPEEDSCOPE:
+		return fmt_speedscope__write(p, opts, out);
 	}
 	return -EINVAL;
 }

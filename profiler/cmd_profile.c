@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -27,7 +28,10 @@
 #include "ember/profile.h"
 #include "ember/profiler.h"
 #include "ember/symbolizer.h"
+#include "ember/units.h"
+#include "ember/unwind.h"
 #include "args.h"
+#include "mmap_events.h"
 #include "run.h"
 
 #define DRAIN_INTERVAL_NS  1000000000ULL
@@ -50,13 +54,18 @@ struct profile_args {
 	int format;
 	bool per_thread;
 	bool no_kernel;
-	char **cmd; /* NULL-terminated, or NULL */
+	bool fp;	     /* --unwind fp; default dwarf */
+	uint32_t stack_size; /* --stack-size, dwarf mode */
+	bool lines;	     /* --lines: file:line in folded output */
+	bool debuginfod;     /* --debuginfod */
+	char **cmd;	     /* NULL-terminated, or NULL */
 };
 
 struct run {
 	struct profile_args *a;
 	struct prof_sampler *sampler;
 	struct symbolizer *sym;
+	struct prof_mmap_events *mev; /* process events for the symbolizer, or NULL */
 	struct prof_collector *coll;
 	struct profile *prof;
 	int *pidfds; /* one per -p target, -1 once it exited */
@@ -99,9 +108,18 @@ static void usage(FILE *f)
 		"                           until Ctrl-C or every target has exited\n"
 		"  -o, --output FILE        write here instead of standard output\n"
 		"  -f, --format FORMAT      folded (default)\n"
-		"      --unwind fp          user stacks from frame pointers (the only mode yet)\n"
+		"      --unwind MODE        how user stacks are walked: dwarf (default: a copy of\n"
+		"                           the stack unwound with the binaries' CFI, complete\n"
+		"                           without frame pointers) or fp (frame pointers, in the\n"
+		"                           kernel: cheaper, but loses callers of code built\n"
+		"                           without them)\n"
+		"      --stack-size SIZE    dwarf: bytes of stack copied per sample, 8K to 64K\n"
+		"                           (default 16K); deeper stacks end in [truncated]\n"
 		"      --per-thread         one stack root per thread: comm-TID\n"
 		"      --no-kernel          user stacks only\n"
+		"      --lines              append file:line to frames (folded) where DWARF has it\n"
+		"      --debuginfod         fetch missing debug info from the servers in\n"
+		"                           DEBUGINFOD_URLS (off by default)\n"
 		"  -v, --verbose            more log output (repeat for debug)\n"
 		"  -q, --quiet              no status line or summary\n"
 		"  -h, --help               this help\n"
@@ -131,7 +149,7 @@ static uint64_t wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-enum { OPT_UNWIND = 256, OPT_PER_THREAD, OPT_NO_KERNEL };
+enum { OPT_UNWIND = 256, OPT_PER_THREAD, OPT_NO_KERNEL, OPT_STACK_SIZE, OPT_LINES, OPT_DEBUGINFOD };
 
 /* Returns 0, or 2 (usage error, message printed), or -1 for --help. */
 static int parse_args(int argc, char **argv, struct profile_args *a, int *verbosity, bool *quiet)
@@ -144,8 +162,11 @@ static int parse_args(int argc, char **argv, struct profile_args *a, int *verbos
 		{"output", required_argument, NULL, 'o'},
 		{"format", required_argument, NULL, 'f'},
 		{"unwind", required_argument, NULL, OPT_UNWIND},
+		{"stack-size", required_argument, NULL, OPT_STACK_SIZE},
 		{"per-thread", no_argument, NULL, OPT_PER_THREAD},
 		{"no-kernel", no_argument, NULL, OPT_NO_KERNEL},
+		{"lines", no_argument, NULL, OPT_LINES},
+		{"debuginfod", no_argument, NULL, OPT_DEBUGINFOD},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -155,6 +176,7 @@ static int parse_args(int argc, char **argv, struct profile_args *a, int *verbos
 
 	a->freq = 99;
 	a->format = FMT_FOLDED;
+	a->stack_size = EMBER_USTACK_DEFAULT;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+p:aF:d:o:f:vqh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -194,18 +216,38 @@ static int parse_args(int argc, char **argv, struct profile_args *a, int *verbos
 				return 2;
 			}
 			break;
-		case OPT_UNWIND:
-			if (strcmp(optarg, "fp")) {
-				pr_err("--unwind: '%s' is not available in this version (fp)",
-				       optarg);
+		case OPT_UNWIND: {
+			bool dwarf;
+
+			if (prof_unwind__parse(optarg, &dwarf)) {
+				pr_err("--unwind: '%s' is not a mode (dwarf or fp)", optarg);
 				return 2;
 			}
+			a->fp = !dwarf;
 			break;
+		}
+		case OPT_STACK_SIZE: {
+			uint64_t v;
+
+			if (units__parse_size(optarg, &v) || v < EMBER_USTACK_MIN ||
+			    v > EMBER_USTACK_MAX) {
+				pr_err("--stack-size: '%s' is not a size from 8K to 64K", optarg);
+				return 2;
+			}
+			a->stack_size = (uint32_t)v & ~7u;
+			break;
+		}
 		case OPT_PER_THREAD:
 			a->per_thread = true;
 			break;
 		case OPT_NO_KERNEL:
 			a->no_kernel = true;
+			break;
+		case OPT_LINES:
+			a->lines = true;
+			break;
+		case OPT_DEBUGINFOD:
+			a->debuginfod = true;
 			break;
 		case 'v':
 			(*verbosity)++;
@@ -261,6 +303,8 @@ static void on_event(const struct ember_proc_event *ev, void *ctx)
 
 	switch (ev->type) {
 	case EMBER_EV_EXEC:
+		/* Stacks unwound before the exec are named with the old mappings. */
+		prof_collector__flush(r->coll);
 		/* New program, new mappings: older cached addresses no longer apply. */
 		prof_collector__invalidate(r->coll, ev->pid);
 		symbolizer__snapshot(r->sym, ev->pid);
@@ -283,13 +327,45 @@ static int collect_one(const struct prof_raw_sample *s, void *ctx)
 
 static int drain(struct run *r)
 {
-	int64_t n = prof_sampler__drain(r->sampler, collect_one, r);
+	int64_t n;
+	int err;
 
+	/* Mappings of processes started (and maybe gone) since the last read. */
+	if (r->mev)
+		prof_mmap_events__read(r->mev, r->sym);
+	n = prof_sampler__drain(r->sampler, collect_one, r);
+	err = prof_collector__flush(r->coll);
+	/* What ended before this drain has had its samples symbolized. */
+	symbolizer__window_done(r->sym);
+
+	if (n >= 0 && err < 0)
+		n = err;
 	if (n < 0 && !r->drain_err) {
 		r->drain_err = (int)n;
 		pr_err("reading samples failed: %s", strerror((int)-n));
 	}
 	return n < 0 ? (int)n : 0;
+}
+
+/* dwarf mode: what unwinding cost and found, for -v. */
+static void log_unwind_stats(struct run *r)
+{
+	struct unwinder_stats us;
+	uint64_t snaps, bytes, cpu_ns, runs, run_ns;
+
+	if (!prof_sampler__prog_stats(r->sampler, &runs, &run_ns) && runs)
+		pr_info("BPF sampling program: %" PRIu64 " runs, %" PRIu64 " ns per run", runs,
+			run_ns / runs);
+	if (r->a->fp)
+		return;
+	prof_collector__unwind_stats(r->coll, &us);
+	prof_sampler__ustack_stats(r->sampler, &snaps, &bytes, &cpu_ns);
+	pr_info("unwound %" PRIu64 " stacks: %" PRIu64 " complete, %" PRIu64 " truncated, %" PRIu64
+		" ended early; %" PRIu64 " frames (%" PRIu64 " through frame pointers); %" PRIu64
+		" stack bytes copied (%" PRIu64 " per sample); %" PRIu64 " files with CFI; %" PRIu64
+		" ns of CPU per unwind",
+		us.samples, us.outermost, us.truncated, us.errors, us.frames, us.fp_steps, bytes,
+		snaps ? bytes / snaps : 0, us.files, us.samples ? cpu_ns / us.samples : 0);
 }
 
 /* Updates live_targets / child_done; true while something is left to profile. */
@@ -392,6 +468,7 @@ int prof_cmd_profile(int argc, char **argv)
 		goto out_output;
 
 	r.prof = profile__new();
+	symo.debuginfod = a.debuginfod;
 	r.sym = symbolizer__new(&symo);
 	co.per_thread = a.per_thread;
 	r.coll = r.sym ? prof_collector__new(r.sym, &co) : NULL;
@@ -407,9 +484,12 @@ int prof_cmd_profile(int argc, char **argv)
 	so.kernel_stacks = !a.no_kernel;
 	so.user_stacks = true;
 	so.per_thread = a.per_thread;
+	so.dwarf = !a.fp;
+	so.stack_size = a.stack_size;
 	r.sampler = prof_sampler__new(&so);
 	if (!r.sampler)
 		goto out_free;
+	prof_sampler__set_ustack_fn(r.sampler, prof_collector__ustack_fn, r.coll);
 
 	if (a.cmd) {
 		r.child = run__spawn_stopped(a.cmd);
@@ -436,6 +516,10 @@ int prof_cmd_profile(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
+	/* Before sampling: every process started from here on is followed from birth. */
+	r.mev = prof_mmap_events__new(&(struct prof_mmap_events_opts){.pages = 128});
+	if (!r.mev)
+		pr_warn("short-lived processes may be unnamed: process events are unavailable");
 	if (prof_sampler__start(r.sampler))
 		goto out_free;
 	pr_info("sampling started at %u Hz", a.freq);
@@ -462,6 +546,8 @@ int prof_cmd_profile(int argc, char **argv)
 		uint64_t t;
 
 		prof_sampler__poll(r.sampler, 100, on_event, &r);
+		if (r.mev)
+			prof_mmap_events__read(r.mev, r.sym);
 		refresh_pending(&r);
 		t = now_ns();
 		if (!targets_alive(&r))
@@ -489,9 +575,12 @@ int prof_cmd_profile(int argc, char **argv)
 	drain(&r);
 	profile__meta(r.prof)->end_ns = wall_ns();
 	prof_sampler__lost(r.sampler, &profile__meta(r.prof)->lost);
+	prof_collector__lost(r.coll, &profile__meta(r.prof)->lost);
+	log_unwind_stats(&r);
 	run_status__finish(&st);
 
 	fo.per_thread = a.per_thread;
+	fo.lines = a.lines;
 	err = fmt__write(r.prof, a.format, &fo, out.f);
 	if (err) {
 		pr_err("cannot write the %s profile: %s", fmt__kind_name(a.format), strerror(-err));
@@ -514,6 +603,7 @@ out_free:
 	if (r.child && ret == 0)
 		ret = run__exit_status(r.child_status);
 	prof_sampler__free(r.sampler);
+	prof_mmap_events__free(r.mev);
 	prof_collector__free(r.coll);
 	symbolizer__free(r.sym);
 	profile__free(r.prof);

@@ -157,6 +157,7 @@ int run__exit_status(int wstatus)
 int run_output__open(struct run_output *o, const char *path, bool binary)
 {
 	char *dir_copy = NULL;
+	struct stat sb;
 	int fd, err;
 
 	memset(o, 0, sizeof(*o));
@@ -167,6 +168,21 @@ int run_output__open(struct run_output *o, const char *path, bool binary)
 			return -EINVAL;
 		}
 		o->f = stdout;
+		return 0;
+	}
+	/*
+	 * A device, FIFO or anything else that is not a regular file (/dev/null,
+	 * /dev/stdout, a named pipe) is written in place: renaming a temporary
+	 * file over it would replace the device.
+	 */
+	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		o->f = fopen(path, binary ? "wbe" : "we");
+		if (!o->f) {
+			err = -errno;
+			pr_err("cannot write %s: %s", path, strerror(-err));
+			return err;
+		}
+		o->in_place = true;
 		return 0;
 	}
 	o->path = strdup(path);
@@ -216,6 +232,16 @@ int run_output__commit(struct run_output *o)
 		}
 		o->f = NULL;
 		return err ? err : 0;
+	}
+	if (o->in_place) {
+		if (fflush(o->f) || ferror(o->f))
+			err = -(errno ? errno : EIO);
+		if (fclose(o->f) && !err)
+			err = -(errno ? errno : EIO);
+		o->f = NULL;
+		if (err)
+			pr_err("cannot write the profile: %s", strerror(-err));
+		return err;
 	}
 	if (fflush(o->f) || ferror(o->f) || fsync(fileno(o->f)))
 		err = -(errno ? errno : EIO);
@@ -282,9 +308,10 @@ void run__summary(const struct profile *p, unsigned procs, double secs, const ch
 		"ember: %" PRIu64 " samples, %u processes, %u stacks in %.1f s at %u Hz%s%s%s; "
 		"lost %" PRIu64 " (count map full %" PRIu64 ", stack collisions %" PRIu64
 		", stack map full %" PRIu64 ", kernel stack errors %" PRIu64
-		", user stack errors %" PRIu64 ", events lost %" PRIu64 ")\n",
+		", user stack errors %" PRIu64 ", ring buffer full %" PRIu64
+		"); truncated stacks %" PRIu64 "\n",
 		total, procs, profile__stack_count(p), secs, m->freq_hz, output ? " -> " : "",
 		output ? output : "", signal ? " (stopped by signal)" : "", l->samples,
 		l->count_map_full, l->stack_collisions, l->stack_map_full, l->kstack_errors,
-		l->ustack_errors, l->ringbuf_full);
+		l->ustack_errors, l->ringbuf_full, l->truncated);
 }

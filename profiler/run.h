@@ -29,12 +29,14 @@ int run__exit_status(int wstatus);
 
 /*
  * The output: a temporary file in the target's directory, renamed into place
- * by commit; or standard output when @path is NULL or "-".
+ * by commit; standard output when @path is NULL or "-"; the path itself when
+ * it exists and is not a regular file (/dev/null, a FIFO).
  */
 struct run_output {
 	FILE *f;
 	char *path;
 	char *tmp;
+	bool in_place; /* not a regular file (device, FIFO): written directly */
 };
 
 int run_output__open(struct run_output *o, const char *path, bool binary);

@@ -3,13 +3,23 @@
  * programs, opens one cpu-clock perf event per online CPU in frequency mode,
  * attaches the sampling program to each, and drains the double-buffered
  * count and stack maps (see bpf/ember.bpf.c for the buffer protocol).
+ *
+ * dwarf mode adds a second ring buffer of user stack snapshots. It is sized
+ * for a quarter second of samples at the worst record size (64 MiB at most),
+ * and the BPF program wakes the reader only once a quarter of it is in use:
+ * otherwise the run's loop consumes it on every turn (prof_sampler__poll,
+ * about every 100 ms).
+ * The two ring buffers are separate managers so that, before a process event
+ * is handed out, the snapshots queued before it can be delivered first.
  */
 #include <errno.h>
 #include <linux/perf_event.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -23,6 +33,11 @@
 
 #define DEFAULT_STACK_ENTRIES 16384
 #define DEFAULT_COUNT_ENTRIES 16384
+/* dwarf mode: the snapshot ring holds this many ms of samples at the largest record size. */
+#define USTACK_RING_MS	  250
+#define USTACK_RING_MIN	  (256u << 10)
+#define USTACK_RING_MAX	  (64u << 20)
+#define USTACK_KIPS_GUESS 32 /* kernel frames per record, for sizing only */
 
 struct drain_entry {
 	struct ember_sample_key key;
@@ -37,6 +52,10 @@ struct prof_sampler {
 	struct ring_buffer *rb;
 	prof_event_fn ev_fn;
 	void *ev_ctx;
+	struct ring_buffer *urb; /* dwarf mode: snapshots */
+	prof_ustack_fn ustack_fn;
+	void *ustack_ctx;
+	uint64_t ustack_cpu_ns; /* thread CPU time spent consuming snapshots */
 	int ncpus_possible;
 	/* drain scratch */
 	struct drain_entry *ents;
@@ -87,6 +106,32 @@ static void explain_bpf_error(int err)
 		pr_err("cannot load BPF programs: %s", strerror(-err));
 }
 
+int prof_unwind__parse(const char *s, bool *dwarf)
+{
+	if (!strcmp(s, "dwarf"))
+		*dwarf = true;
+	else if (!strcmp(s, "fp"))
+		*dwarf = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* Bytes of snapshot ring for USTACK_RING_MS of samples on every CPU: a power of two. */
+static uint32_t ustack_ring_bytes(const struct prof_sampler_opts *opts, int ncpus)
+{
+	uint64_t rec = sizeof(struct ember_ustack_hdr) + opts->stack_size + USTACK_KIPS_GUESS * 8;
+	uint64_t want = (uint64_t)opts->freq_hz * ncpus * rec * USTACK_RING_MS / 1000;
+
+	if (opts->ring_bytes)
+		want = opts->ring_bytes;
+	if (want < USTACK_RING_MIN)
+		want = USTACK_RING_MIN;
+	if (want > USTACK_RING_MAX)
+		want = USTACK_RING_MAX;
+	return roundup_pow2((uint32_t)want);
+}
+
 struct prof_sampler *prof_sampler__new(const struct prof_sampler_opts *opts)
 {
 	struct prof_sampler *s;
@@ -98,6 +143,15 @@ struct prof_sampler *prof_sampler__new(const struct prof_sampler_opts *opts)
 	if (!s)
 		return NULL;
 	s->opts = *opts;
+	if (s->opts.dwarf && !s->opts.stack_size)
+		s->opts.stack_size = EMBER_USTACK_DEFAULT;
+	if (s->opts.dwarf && (s->opts.stack_size < EMBER_USTACK_MIN ||
+			      s->opts.stack_size > EMBER_USTACK_MAX || s->opts.stack_size % 8)) {
+		err = -EINVAL;
+		pr_err("stack size %u is not a multiple of 8 from %u to %u bytes",
+		       s->opts.stack_size, EMBER_USTACK_MIN, EMBER_USTACK_MAX);
+		goto out_free;
+	}
 	s->ncpus_possible = libbpf_num_possible_cpus();
 	if (s->ncpus_possible <= 0) {
 		err = s->ncpus_possible ? s->ncpus_possible : -EINVAL;
@@ -114,10 +168,24 @@ struct prof_sampler *prof_sampler__new(const struct prof_sampler_opts *opts)
 	s->skel->rodata->filter_pids = !opts->all;
 	s->skel->rodata->include_idle = opts->include_idle;
 	s->skel->rodata->kernel_stacks = opts->kernel_stacks;
-	s->skel->rodata->user_stacks = opts->user_stacks;
+	/* dwarf mode: user stacks travel in the snapshots, not in the stack maps. */
+	s->skel->rodata->user_stacks = opts->user_stacks && !s->opts.dwarf;
 	s->skel->rodata->record_tid = opts->per_thread;
 	s->skel->rodata->follow_forks = opts->follow_forks;
 	s->skel->rodata->events_all = opts->all;
+	s->skel->rodata->dwarf_mode = s->opts.dwarf && opts->user_stacks;
+	if (s->skel->rodata->dwarf_mode) {
+		uint32_t ring = ustack_ring_bytes(&s->opts, s->ncpus_possible);
+
+		s->skel->rodata->ustack_size = s->opts.stack_size;
+		s->skel->rodata->ustack_wakeup_bytes = ring / 4;
+		bpf_map__set_max_entries(s->skel->maps.ustacks, ring);
+		bpf_map__set_max_entries(s->skel->maps.ustack_scratch, s->ncpus_possible);
+		pr_debug("dwarf mode: %u bytes of stack per sample, %u KiB snapshot ring",
+			 s->opts.stack_size, ring >> 10);
+	} else {
+		bpf_map__set_max_entries(s->skel->maps.ustacks, getpagesize());
+	}
 
 	stack_entries = opts->stack_entries ? opts->stack_entries : DEFAULT_STACK_ENTRIES;
 	count_entries = opts->count_entries ? opts->count_entries : DEFAULT_COUNT_ENTRIES;
@@ -161,12 +229,72 @@ int prof_sampler__add_target(struct prof_sampler *s, uint32_t pid)
 	return 0;
 }
 
+void prof_sampler__set_ustack_fn(struct prof_sampler *s, prof_ustack_fn fn, void *ctx)
+{
+	s->ustack_fn = fn;
+	s->ustack_ctx = ctx;
+}
+
+/* One snapshot record (layout in ember/bpf_abi.h) -> the ustack callback. */
+static int handle_ustack(void *ctx, void *data, size_t size)
+{
+	struct prof_sampler *s = ctx;
+	const struct ember_ustack_hdr *h = data;
+	struct prof_ustack u = {};
+
+	if (size < sizeof(*h) || !s->ustack_fn)
+		return 0;
+	if (h->stack_len > size - sizeof(*h) ||
+	    (size - sizeof(*h) - h->stack_len) / 8 < (size_t)h->nr_kips)
+		return 0;
+	u.pid = h->pid;
+	u.tid = h->tid;
+	memcpy(u.comm, h->comm, sizeof(u.comm));
+	u.comm[sizeof(u.comm) - 1] = '\0';
+	u.ip = h->ip;
+	u.sp = h->sp;
+	u.bp = h->bp;
+	u.stack = (const uint8_t *)(h + 1);
+	u.stack_len = h->stack_len;
+	u.stack_size = h->stack_size;
+	/* Records are 8-byte aligned and stack_len is a multiple of 8. */
+	u.kips = (const uint64_t *)(u.stack + h->stack_len);
+	u.nk = h->nr_kips;
+	u.flags = h->flags;
+	/* A failing callback must not stall the ring: the error is its to count. */
+	s->ustack_fn(&u, s->ustack_ctx);
+	return 0;
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Hands every queued snapshot to the ustack callback. */
+static void consume_ustacks(struct prof_sampler *s)
+{
+	uint64_t t0;
+
+	if (!s->urb)
+		return;
+	t0 = thread_cpu_ns();
+	if (ring_buffer__consume(s->urb) > 0)
+		s->ustack_cpu_ns += thread_cpu_ns() - t0;
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct prof_sampler *s = ctx;
 
 	if (size < sizeof(struct ember_proc_event))
 		return 0;
+	/* Snapshots taken before an exec or exit belong to the old program. */
+	consume_ustacks(s);
 	if (s->ev_fn)
 		s->ev_fn(data, s->ev_ctx);
 	return 0;
@@ -218,6 +346,15 @@ int prof_sampler__start(struct prof_sampler *s)
 		err = -errno;
 		pr_err("cannot create the events ring buffer: %s", strerror(-err));
 		return err;
+	}
+	if (s->skel->rodata->dwarf_mode) {
+		s->urb = ring_buffer__new(bpf_map__fd(s->skel->maps.ustacks), handle_ustack, s,
+					  NULL);
+		if (!s->urb) {
+			err = -errno;
+			pr_err("cannot create the stack snapshot ring buffer: %s", strerror(-err));
+			return err;
+		}
 	}
 
 	err = cpus__online(&cpus);
@@ -285,7 +422,20 @@ int prof_sampler__poll(struct prof_sampler *s, int timeout_ms, prof_event_fn fn,
 	}
 	s->ev_fn = fn;
 	s->ev_ctx = ctx;
-	n = ring_buffer__poll(s->rb, timeout_ms);
+	if (s->urb) {
+		struct pollfd pfd[2] = {
+			{.fd = ring_buffer__epoll_fd(s->rb), .events = POLLIN},
+			{.fd = ring_buffer__epoll_fd(s->urb), .events = POLLIN},
+		};
+
+		n = poll(pfd, 2, timeout_ms);
+		n = n < 0 ? -errno : 0;
+		consume_ustacks(s);
+		if (!n)
+			n = ring_buffer__consume(s->rb);
+	} else {
+		n = ring_buffer__poll(s->rb, timeout_ms);
+	}
 	s->ev_fn = NULL;
 	if (n == -EINTR)
 		return 0;
@@ -402,6 +552,7 @@ int64_t prof_sampler__drain(struct prof_sampler *s, prof_sample_fn fn, void *ctx
 	size_t n = 0, i;
 	int64_t total = 0;
 
+	consume_ustacks(s);
 	s->skel->bss->active_buf = old ^ 1;
 	__sync_synchronize();
 	wait_for_programs(s);
@@ -464,21 +615,44 @@ static uint64_t stat_sum(struct prof_sampler *s, uint32_t idx)
 
 void prof_sampler__lost(struct prof_sampler *s, struct profile_lost *out)
 {
+	uint64_t rb_full = stat_sum(s, EMBER_STAT_USTACK_RB_FULL);
+
 	memset(out, 0, sizeof(*out));
 	out->count_map_full = stat_sum(s, EMBER_STAT_COUNT_MAP_FULL);
-	out->samples = out->count_map_full;
+	out->samples = out->count_map_full + rb_full + stat_sum(s, EMBER_STAT_USTACK_SCRATCH);
 	out->kstack_errors = stat_sum(s, EMBER_STAT_KSTACK_ERR);
 	out->ustack_errors = stat_sum(s, EMBER_STAT_USTACK_ERR);
 	out->stack_collisions =
 		stat_sum(s, EMBER_STAT_KSTACK_COLLISION) + stat_sum(s, EMBER_STAT_USTACK_COLLISION);
 	out->stack_map_full =
 		stat_sum(s, EMBER_STAT_KSTACK_FULL) + stat_sum(s, EMBER_STAT_USTACK_FULL);
-	out->ringbuf_full = stat_sum(s, EMBER_STAT_EVENTS_LOST);
+	/* Records dropped from either ring buffer: snapshots (samples) and events. */
+	out->ringbuf_full = rb_full + stat_sum(s, EMBER_STAT_EVENTS_LOST);
 }
 
 uint64_t prof_sampler__samples(struct prof_sampler *s)
 {
-	return stat_sum(s, EMBER_STAT_SAMPLES);
+	return stat_sum(s, EMBER_STAT_SAMPLES) + stat_sum(s, EMBER_STAT_USTACK_SENT);
+}
+
+void prof_sampler__ustack_stats(struct prof_sampler *s, uint64_t *snapshots, uint64_t *bytes,
+				uint64_t *cpu_ns)
+{
+	*snapshots = stat_sum(s, EMBER_STAT_USTACK_SENT);
+	*bytes = stat_sum(s, EMBER_STAT_USTACK_BYTES);
+	*cpu_ns = s->ustack_cpu_ns;
+}
+
+int prof_sampler__prog_stats(struct prof_sampler *s, uint64_t *runs, uint64_t *run_ns)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(s->skel->progs.ember_sample), &info, &len))
+		return -errno;
+	*runs = info.run_cnt;
+	*run_ns = info.run_time_ns;
+	return 0;
 }
 
 void prof_sampler__free(struct prof_sampler *s)
@@ -487,6 +661,7 @@ void prof_sampler__free(struct prof_sampler *s)
 		return;
 	prof_sampler__stop(s);
 	ring_buffer__free(s->rb);
+	ring_buffer__free(s->urb);
 	ember_bpf__destroy(s->skel);
 	free(s->ents);
 	free(s->stack_cache);

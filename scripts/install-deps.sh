@@ -6,10 +6,11 @@ set -euo pipefail
 build_pkgs=(
 	build-essential cmake pkg-config clang llvm bpftool
 	libbpf-dev libelf-dev libdw-dev libunwind-dev libzstd-dev libsqlite3-dev
-	libmicrohttpd-dev zlib1g-dev liblzma-dev libcmocka-dev
+	libmicrohttpd-dev zlib1g-dev liblzma-dev libcmocka-dev libiberty-dev
 )
 test_pkgs=(
-	binutils elfutils python3 linux-perf libclang-rt-14-dev
+	binutils elfutils python3 linux-perf libclang-rt-14-dev debuginfod libc6-dbg util-linux
+	nodejs chromium golang-go bpftrace
 )
 
 if [ "$(id -u)" -ne 0 ]; then

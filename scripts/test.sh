@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need (Debian 12, as root), builds ember with
 # warnings as errors, and runs the whole test suite: unit tests, integration
-# tests with real BPF, then the unit tests again under ASan+UBSan.
+# tests with real BPF, the unit tests again under ASan+UBSan, and the fuzz
+# targets for a bounded number of runs.
 # Usage: sudo scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,4 +24,8 @@ cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ctest --output-on-failure --no-tests=error -L unit)
+echo "== fuzz targets (libFuzzer, bounded runs over the seed corpora and fresh inputs)"
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DEMBER_FUZZ=ON -DEMBER_PROFILER=OFF
+cmake --build build-fuzz -j"$jobs"
+(cd build-fuzz && ctest --output-on-failure --no-tests=error -L fuzz)
 echo "== all tests passed"

@@ -8,6 +8,9 @@
  * one starts, bounded by its section. The PT_LOAD headers are kept to turn
  * file offsets (what a mapping gives) into the file's own addresses.
  *
+ * Also reads the facts the symbolizer keys and finds debug files by: the
+ * GNU build-id note, .gnu_debuglink, whether DWARF or MiniDebugInfo is there.
+ *
  * Input is untrusted: a truncated or corrupt file gives NULL + EINVAL, never
  * a crash. The file is read (not mapped), so it shrinking under us cannot
  * raise SIGBUS.
@@ -20,10 +23,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "ember/symbolizer.h"
+#include "sym_int.h"
 
 struct elf_sym {
 	uint64_t start, end; /* [start, end) */
@@ -50,6 +55,7 @@ struct sym_elf {
 	struct elf_load *loads;
 	size_t n_loads;
 	char *arena;
+	size_t arena_len;
 };
 
 struct elf_reader {
@@ -267,38 +273,52 @@ static int elf__read_loads(struct sym_elf *e, Elf *elf)
 	return 0;
 }
 
-/* Finds .symtab (else .dynsym) and loads its functions; 0 or -errno. */
-static int elf__read_syms(struct sym_elf *e, Elf *elf)
+/* The first section of type @type, or NULL. */
+static Elf_Scn *elf__find_type(Elf *elf, uint32_t type)
 {
-	struct elf_reader r = {.elf = elf};
-	Elf_Scn *scn = NULL, *symtab = NULL, *dynsym = NULL;
-	GElf_Shdr shdr, sym_shdr;
-	int err = 0;
+	Elf_Scn *scn = NULL;
+	GElf_Shdr shdr;
 
 	while ((scn = elf_nextscn(elf, scn))) {
-		if (!gelf_getshdr(scn, &shdr))
-			return -EINVAL;
-		if (shdr.sh_type == SHT_SYMTAB && !symtab)
-			symtab = scn;
-		else if (shdr.sh_type == SHT_DYNSYM && !dynsym)
-			dynsym = scn;
+		if (gelf_getshdr(scn, &shdr) && shdr.sh_type == type)
+			return scn;
 	}
-	if (symtab) {
-		if (!gelf_getshdr(symtab, &sym_shdr))
-			return -EINVAL;
-		err = reader__symtab(&r, symtab, &sym_shdr);
-	}
-	/* No .symtab, or one without functions (some debug splits): .dynsym. */
-	if (!err && !r.n && dynsym) {
-		if (!gelf_getshdr(dynsym, &sym_shdr))
-			err = -EINVAL;
-		else
-			err = reader__symtab(&r, dynsym, &sym_shdr);
-	}
+	return NULL;
+}
+
+/* Adds the functions of @elf's symbol table of @type; 0 (also when absent) or -errno. */
+static int reader__table(struct elf_reader *r, Elf *elf, uint32_t type)
+{
+	Elf_Scn *scn = elf__find_type(elf, type);
+	GElf_Shdr shdr;
+
+	if (!scn)
+		return 0;
+	if (!gelf_getshdr(scn, &shdr))
+		return -EINVAL;
+	r->elf = elf;
+	return reader__symtab(r, scn, &shdr);
+}
+
+/*
+ * Loads .symtab, else .dynsym (also when .symtab has no functions, as in
+ * some debug splits), plus @extra's .symtab; 0 or -errno.
+ */
+static int elf__read_syms(struct sym_elf *e, Elf *elf, Elf *extra)
+{
+	struct elf_reader r = {.elf = elf};
+	int err;
+
+	err = reader__table(&r, elf, SHT_SYMTAB);
+	if (!err && !r.n)
+		err = reader__table(&r, elf, SHT_DYNSYM);
+	if (!err && extra)
+		err = reader__table(&r, extra, SHT_SYMTAB);
 	if (!err) {
 		err = reader__finish(&r, e);
 		if (!err) {
 			e->arena = r.arena;
+			e->arena_len = r.arena_len;
 			r.arena = NULL;
 		}
 	}
@@ -307,22 +327,18 @@ static int elf__read_syms(struct sym_elf *e, Elf *elf)
 	return err;
 }
 
-struct sym_elf *sym_elf__open(const char *path)
+int sym_elf__begin(const char *path, int *fdp, Elf **elfp)
 {
-	struct sym_elf *e = NULL;
 	struct stat st;
-	GElf_Ehdr ehdr;
 	Elf *elf;
 	int fd, err;
 
-	if (elf_version(EV_CURRENT) == EV_NONE) {
-		errno = EINVAL;
-		return NULL;
-	}
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
 	/* O_NONBLOCK: a FIFO put where a library was must not hang us. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
-		return NULL;
+		return -errno;
 	if (fstat(fd, &st)) {
 		err = -errno;
 		goto out_close;
@@ -331,36 +347,235 @@ struct sym_elf *sym_elf__open(const char *path)
 		err = -EINVAL;
 		goto out_close;
 	}
-	e = calloc(1, sizeof(*e));
-	if (!e) {
-		err = -ENOMEM;
-		goto out_close;
-	}
 	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf) {
 		err = -EINVAL;
-		goto out_free;
+		goto out_close;
 	}
-	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &ehdr) ||
-	    (ehdr.e_type != ET_EXEC && ehdr.e_type != ET_DYN)) {
+	if (elf_kind(elf) != ELF_K_ELF) {
 		err = -EINVAL;
 		goto out_elf_end;
 	}
-	err = elf__read_loads(e, elf);
-	if (!err)
-		err = elf__read_syms(e, elf);
+	*fdp = fd;
+	*elfp = elf;
+	return 0;
+
 out_elf_end:
 	elf_end(elf);
-out_free:
-	if (err) {
-		sym_elf__free(e);
-		e = NULL;
-	}
 out_close:
 	close(fd);
-	if (err)
+	return err;
+}
+
+struct sym_elf *sym_elf__from_elf(Elf *elf, Elf *extra)
+{
+	struct sym_elf *e;
+	GElf_Ehdr ehdr;
+	int err;
+
+	if (!gelf_getehdr(elf, &ehdr) || (ehdr.e_type != ET_EXEC && ehdr.e_type != ET_DYN)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	err = elf__read_loads(e, elf);
+	if (!err)
+		err = elf__read_syms(e, elf, extra);
+	if (err) {
+		sym_elf__free(e);
 		errno = -err;
+		return NULL;
+	}
 	return e;
+}
+
+int sym_elf__set_loads(struct sym_elf *e, Elf *elf)
+{
+	struct elf_load *old = e->loads;
+	size_t n = e->n_loads;
+	int err;
+
+	e->loads = NULL;
+	e->n_loads = 0;
+	err = elf__read_loads(e, elf);
+	if (err || !e->n_loads) {
+		free(e->loads);
+		e->loads = old;
+		e->n_loads = n;
+		return err ? err : -ENOENT;
+	}
+	free(old);
+	return 0;
+}
+
+struct sym_elf *sym_elf__open(const char *path)
+{
+	struct sym_elf *e;
+	Elf *elf;
+	int fd, err;
+
+	err = sym_elf__begin(path, &fd, &elf);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	e = sym_elf__from_elf(elf, NULL);
+	err = errno;
+	elf_end(elf);
+	close(fd);
+	errno = err;
+	return e;
+}
+
+Elf_Data *sym_elf__section(Elf *elf, const char *name)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr shdr;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *n;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS)
+			continue;
+		n = elf_strptr(elf, shstrndx, shdr.sh_name);
+		if (n && !strcmp(n, name))
+			return elf_getdata(scn, NULL);
+	}
+	return NULL;
+}
+
+/* Copies the GNU build-id out of the note data @d, if it holds one. */
+static bool elf__note_build_id(Elf *elf, Elf_Data *d, struct sym_elf_info *out)
+{
+	size_t off = 0, name_off, desc_off;
+	GElf_Nhdr nh;
+
+	while (d && (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+		if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
+		    memcmp((char *)d->d_buf + name_off, "GNU", 4) || !nh.n_descsz ||
+		    nh.n_descsz > SYM_BUILD_ID_MAX)
+			continue;
+		memcpy(out->build_id, (char *)d->d_buf + desc_off, nh.n_descsz);
+		out->build_id_len = nh.n_descsz;
+		return true;
+	}
+	return false;
+}
+
+/* The build-id from note sections, else from PT_NOTE segments. */
+static void elf__build_id(Elf *elf, struct sym_elf_info *out)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr shdr;
+	size_t i, phnum;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (gelf_getshdr(scn, &shdr) && shdr.sh_type == SHT_NOTE &&
+		    elf__note_build_id(elf, elf_getdata(scn, NULL), out))
+			return;
+	}
+	if (elf_getphdrnum(elf, &phnum))
+		return;
+	for (i = 0; i < phnum; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_NOTE)
+			continue;
+		if (elf__note_build_id(elf,
+				       elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz,
+							    ELF_T_NHDR),
+				       out))
+			return;
+	}
+}
+
+int sym_elf__info(Elf *elf, struct sym_elf_info *out)
+{
+	bool info = false, line = false;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Ehdr ehdr;
+	GElf_Shdr shdr;
+	Elf_Data *d;
+
+	memset(out, 0, sizeof(*out));
+	if (!gelf_getehdr(elf, &ehdr))
+		return -EINVAL;
+	out->e_type = ehdr.e_type;
+	elf__build_id(elf, out);
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return 0;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *n;
+
+		if (!gelf_getshdr(scn, &shdr))
+			continue;
+		n = elf_strptr(elf, shstrndx, shdr.sh_name);
+		if (!n)
+			continue;
+		if (shdr.sh_type == SHT_SYMTAB && shdr.sh_size > shdr.sh_entsize)
+			out->has_symtab = true;
+		else if (!strcmp(n, ".text"))
+			out->text_addr = shdr.sh_addr;
+		else if (!strcmp(n, ".debug_info") && shdr.sh_type != SHT_NOBITS)
+			info = true;
+		else if (!strcmp(n, ".debug_line") && shdr.sh_type != SHT_NOBITS)
+			line = true;
+		else if (!strcmp(n, ".gnu_debugdata") && shdr.sh_type != SHT_NOBITS)
+			out->has_debugdata = true;
+	}
+	out->has_dwarf = info && line;
+	d = sym_elf__section(elf, ".gnu_debuglink");
+	if (d && d->d_buf && d->d_size >= 8) {
+		const char *name = d->d_buf;
+		size_t len = strnlen(name, d->d_size);
+		size_t crc_off = (len + 4) & ~(size_t)3;
+
+		if (len && len < sizeof(out->debuglink) && crc_off + 4 <= d->d_size &&
+		    !strchr(name, '/')) {
+			memcpy(out->debuglink, name, len);
+			out->debuglink[len] = '\0';
+			memcpy(&out->debuglink_crc, (const char *)d->d_buf + crc_off, 4);
+		}
+	}
+	return 0;
+}
+
+size_t sym_elf__memory(const struct sym_elf *e)
+{
+	if (!e)
+		return 0;
+	return sizeof(*e) + e->n * sizeof(*e->syms) + e->n_loads * sizeof(*e->loads) + e->arena_len;
+}
+
+size_t sym_elf__find_index(const struct sym_elf *e, uint64_t vaddr)
+{
+	size_t lo = 0, hi;
+
+	if (!e || !e->n || vaddr < e->syms[0].start)
+		return SIZE_MAX;
+	hi = e->n;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (e->syms[mid].start <= vaddr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return vaddr < e->syms[lo].end ? lo : SIZE_MAX;
+}
+
+const char *sym_elf__name(const struct sym_elf *e, size_t idx, uint64_t *start)
+{
+	if (start)
+		*start = e->syms[idx].start;
+	return e->arena + e->syms[idx].name;
 }
 
 void sym_elf__free(struct sym_elf *e)
@@ -410,22 +625,7 @@ int sym_elf__offset_to_vaddr(const struct sym_elf *e, uint64_t off, uint64_t *va
 
 const char *sym_elf__find(const struct sym_elf *e, uint64_t vaddr, uint64_t *start)
 {
-	size_t lo = 0, hi;
+	size_t i = sym_elf__find_index(e, vaddr);
 
-	if (!e || !e->n || vaddr < e->syms[0].start)
-		return NULL;
-	hi = e->n;
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (e->syms[mid].start <= vaddr)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	if (vaddr >= e->syms[lo].end)
-		return NULL;
-	if (start)
-		*start = e->syms[lo].start;
-	return e->arena + e->syms[lo].name;
+	return i == SIZE_MAX ? NULL : sym_elf__name(e, i, start);
 }

@@ -30,6 +30,7 @@ struct ksym_raw {
 
 struct sym_ksyms {
 	struct sym_ksym *v;
+	uint64_t *addrs; /* v[i].addr, packed: the binary search touches fewer cache lines */
 	size_t n;
 	char *arena;
 };
@@ -195,12 +196,14 @@ static int ksyms__build(struct sym_ksyms *ks, struct ksym_parser *ps)
 		ps->raw[n++] = ps->raw[i];
 	}
 	ks->v = calloc(n ? n : 1, sizeof(*ks->v));
-	if (!ks->v)
+	ks->addrs = calloc(n ? n : 1, sizeof(*ks->addrs));
+	if (!ks->v || !ks->addrs)
 		return -ENOMEM;
 	ks->arena = ps->arena;
 	ps->arena = NULL;
 	for (i = 0; i < n; i++) {
 		ks->v[i].addr = ps->raw[i].addr;
+		ks->addrs[i] = ps->raw[i].addr;
 		ks->v[i].name = ks->arena + ps->raw[i].name;
 		ks->v[i].module =
 			ps->raw[i].module == KSYM_NO_MODULE ? NULL : ks->arena + ps->raw[i].module;
@@ -265,6 +268,7 @@ void sym_ksyms__free(struct sym_ksyms *ks)
 	if (!ks)
 		return;
 	free(ks->v);
+	free(ks->addrs);
 	free(ks->arena);
 	free(ks);
 }
@@ -278,14 +282,14 @@ const struct sym_ksym *sym_ksyms__find(const struct sym_ksyms *ks, uint64_t addr
 {
 	size_t lo = 0, hi;
 
-	if (!ks || !ks->n || addr < ks->v[0].addr)
+	if (!ks || !ks->n || addr < ks->addrs[0])
 		return NULL;
-	/* Last symbol with v[i].addr <= addr: invariant v[lo].addr <= addr. */
+	/* Last symbol with addrs[i] <= addr: invariant addrs[lo] <= addr. */
 	hi = ks->n;
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (ks->v[mid].addr <= addr)
+		if (ks->addrs[mid] <= addr)
 			lo = mid;
 		else
 			hi = mid;

@@ -1,28 +1,39 @@
 /*
  * The symbolizer: kernel and user addresses -> frames of a profile.
  *
- * Kernel addresses go through the kallsyms table loaded at creation. User
- * addresses go through a per-process snapshot of <proc_root>/PID/maps (kept
- * after the process exits, until symbolizer__forget) and a per-file cache of
- * ELF symbol tables keyed by device+inode (path when there is no inode), so
- * every process mapping libc shares one table. A file that cannot be opened
- * is remembered as failed rather than retried for every address.
+ * Kernel addresses go through the kallsyms table loaded at creation.
  *
- * Files are referenced by the mappings that resolved them; unreferenced files
- * stay in a small LRU for processes that come back to them, and the oldest
- * are closed beyond SYM_IDLE_FILES: memory is bounded by the live processes'
- * files plus that LRU.
+ * User addresses go through the process's mappings, then the mapped file.
+ *
+ * Processes. Each pid has a list of generations, newest first: one per
+ * program it ran (a new one at exec, or when its start time shows the pid
+ * was reused). A generation's mappings come from <proc_root>/PID/maps, read
+ * when first needed, or from process events (mmap, fork, exec, exit) when
+ * the caller feeds them; a generation followed from birth by events is
+ * "complete" and never needs /proc, so a process that lived between two
+ * drains is still named. Ended generations (exec'ed away, exited) are kept
+ * until symbolizer__window_done, and an address the newest generation does
+ * not map is looked up in the older ones: samples carry only a pid.
+ *
+ * Files. A cache keyed by device+inode (the path when there is none) holds
+ * objects (obj.c), themselves shared by build-id, so a container's copy of
+ * libc and the host's are read once. Files open through the process's root
+ * (containers), then map_files (deleted or replaced files), then the plain
+ * path. The cache is an LRU bounded by sym_options.max_files; a file that
+ * cannot be read is remembered for a while rather than retried per address.
  *
  * Naming of what has no symbol (DESIGN: never a bare "[unknown]" when the
  * module is known):
  *   user, in a file with no symbol there   "[libc.so.6]", module libc.so.6
  *   user, special mapping                  "[vdso]", module "[vdso]"
+ *   user, JIT code in a perf map           its name, kind JIT, module "[jit]"
  *   user, anonymous memory or no mapping   "[unknown]", no module
  *   kernel, no kallsyms symbol             "[kernel.kallsyms]", module the same
  *
  * Not thread-safe: one thread drives a symbolizer.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -31,21 +42,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ember/log.h"
 #include "ember/profile.h"
 #include "ember/symbolizer.h"
+#include "sym_int.h"
 
-/* Unreferenced files kept open for processes that map them again. */
-#define SYM_IDLE_FILES 64
+#define SYM_DEFAULT_MAX_FILES 256
 /* A mapping miss re-reads the maps again only after this long. */
 #define SYM_MISS_REFRESH_NS 1000000000ull
+/* A file that could not be read is tried again after this long. */
+#define SYM_FAILED_RETRY_NS 10000000000ull
+/* A JIT map is read again on a miss at most this often. */
+#define SYM_PERFMAP_REFRESH_NS 100000000ull
 /* Tries to read stat, maps, stat without the process changing under us. */
 #define SYM_SNAPSHOT_TRIES 3
+/* Kernel addresses remembered (direct-mapped): hot kernel paths repeat. */
+#define SYM_KCACHE_SIZE 65536
+/* Frames one address may expand to (inline chain). */
+#define SYM_MAX_CHAIN 64
 
 #define SYM_KERNEL_MODULE "[kernel.kallsyms]"
 #define SYM_UNKNOWN	  "[unknown]"
+#define SYM_JIT_MODULE	  "[jit]"
 
 /* ---- a small chained hash table of intrusive nodes --------------------- */
 
@@ -69,12 +91,13 @@ static uint64_t hash_u64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-static uint64_t hash_str(const char *s)
+static uint64_t hash_bytes(const void *p, size_t len)
 {
+	const unsigned char *s = p;
 	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
 
-	while (*s) {
-		h ^= (unsigned char)*s++;
+	while (len--) {
+		h ^= *s++;
 		h *= 0x100000001b3ull;
 	}
 	return h;
@@ -133,38 +156,76 @@ static void htab__del(struct htab *t, struct hnode *n)
 	t->n--;
 }
 
-/* ---- files, processes, the symbolizer ---------------------------------- */
+/* ---- entries ----------------------------------------------------------- */
 
-/* The hash node comes first in each entry so a node pointer is the entry's. */
+/* An object shared by every file with its build-id. */
+struct sym_shared {
+	struct hnode node; /* hash of the build-id; 0-length ids are not shared */
+	struct sym_obj *obj;
+	size_t refs; /* files pointing here */
+	bool in_table;
+};
+
+/* A file: (dev, inode) or path -> object. The hash node comes first. */
 struct sym_file {
 	struct hnode node;
-	struct sym_file *idle_prev, *idle_next; /* LRU, while refs == 0 */
+	struct sym_file *prev, *next; /* LRU, most recent at the tail */
 	uint64_t inode;
 	uint32_t dev_major, dev_minor;
-	char *path;	     /* the key when inode == 0, else NULL */
-	struct sym_elf *elf; /* NULL: could not be opened or read */
-	size_t refs;	     /* mappings that resolved to this file */
+	char *path;		   /* the key when inode == 0, else NULL */
+	struct sym_shared *shared; /* NULL: could not be read */
+	uint64_t failed_ns;	   /* when it could not be read */
+};
+
+/* One program a pid ran. */
+struct sym_gen {
+	struct sym_gen *older;
+	struct sym_maps maps;
+	size_t maps_cap;
+	uint64_t start_time; /* field 22 of stat; 0 = unknown */
+	uint64_t tried_ns;   /* CLOCK_MONOTONIC time of the last /proc read */
+	bool full;	     /* the maps describe the whole program */
+	bool complete;	     /* followed by events from birth: /proc is never needed */
+	bool miss_refreshed; /* a mapping miss already re-read /proc */
+	bool ended;	     /* exec'ed away or exited */
+	struct sym_perfmap *perfmap;
+	uint64_t perfmap_ns; /* last read of the perf map */
+	uint32_t nspid;	     /* the pid inside its pid namespace; 0 = not read */
 };
 
 struct sym_proc {
 	struct hnode node;
 	uint32_t pid;
-	bool has_snapshot;   /* false: the process was gone when first seen */
-	bool miss_refreshed; /* a mapping miss already re-read this snapshot */
-	uint64_t start_time; /* field 22 of stat, clock ticks since boot */
-	uint64_t tried_ns;   /* CLOCK_MONOTONIC time of the last snapshot attempt */
-	struct sym_maps maps;
-	struct sym_file **files; /* per mapping, NULL until first needed */
+	struct sym_gen *gen; /* newest; never NULL while in the table */
 };
 
 struct symbolizer {
 	char *proc_root;
+	char *perf_map_dir;
+	struct sym_options opts;
+	const char **debug_dirs; /* owned copy of opts.debug_dirs */
 	struct sym_ksyms *ksyms;
-	struct htab procs;			/* pid -> struct sym_proc */
-	struct htab files;			/* (dev, inode) or path -> struct sym_file */
-	struct sym_file *idle_head, *idle_tail; /* oldest at the head */
-	size_t n_idle;
+	struct {
+		uint64_t addr;
+		const struct sym_ksym *k;
+	} * kcache;	    /* SYM_KCACHE_SIZE entries, allocated with the table */
+	struct htab procs;  /* pid -> struct sym_proc */
+	struct htab files;  /* (dev, inode) or path -> struct sym_file */
+	struct htab shared; /* build-id -> struct sym_shared */
+	struct sym_file *lru_head, *lru_tail; /* least recently used at the head */
+	size_t n_files;
+	bool events; /* fed process events */
+	struct sym_obj *vdso;
+	uint64_t vdso_size;
+	bool vdso_tried;
 	struct sym_stats stats;
+	/* The last module and file interned: consecutive frames repeat them. */
+	struct {
+		const struct profile *p;
+		const char *src;
+		uint32_t id;
+	} memo[2];
+	char path[PATH_MAX + 64]; /* sym_mapping.path, until the next call */
 };
 
 static uint64_t now_ns(void)
@@ -173,66 +234,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t file_key_hash(const struct sym_map *m)
-{
-	if (!m->inode)
-		return hash_str(m->path);
-	return hash_u64(m->inode ^ hash_u64(((uint64_t)m->dev_major << 32) | m->dev_minor));
-}
-
-static bool file_key_eq(const struct sym_file *f, const struct sym_map *m)
-{
-	if (!m->inode)
-		return f->path && !strcmp(f->path, m->path);
-	return !f->path && f->inode == m->inode && f->dev_major == m->dev_major &&
-	       f->dev_minor == m->dev_minor;
-}
-
-static void file__destroy(struct sym_file *f)
-{
-	sym_elf__free(f->elf);
-	free(f->path);
-	free(f);
-}
-
-static void symbolizer__idle_unlink(struct symbolizer *s, struct sym_file *f)
-{
-	if (f->idle_prev)
-		f->idle_prev->idle_next = f->idle_next;
-	else
-		s->idle_head = f->idle_next;
-	if (f->idle_next)
-		f->idle_next->idle_prev = f->idle_prev;
-	else
-		s->idle_tail = f->idle_prev;
-	f->idle_prev = f->idle_next = NULL;
-	s->n_idle--;
-}
-
-/* Drops one mapping's reference; the file idles, the oldest idle one closes. */
-static void symbolizer__file_put(struct symbolizer *s, struct sym_file *f)
-{
-	if (!f || --f->refs)
-		return;
-	f->idle_prev = s->idle_tail;
-	f->idle_next = NULL;
-	if (s->idle_tail)
-		s->idle_tail->idle_next = f;
-	else
-		s->idle_head = f;
-	s->idle_tail = f;
-	s->n_idle++;
-	while (s->n_idle > SYM_IDLE_FILES) {
-		struct sym_file *old = s->idle_head;
-
-		symbolizer__idle_unlink(s, old);
-		htab__del(&s->files, &old->node);
-		if (old->elf)
-			s->stats.files--;
-		file__destroy(old);
-	}
 }
 
 /* Writes "<proc_root>/<pid>/<what>" into @buf; 0 or -ENAMETOOLONG. */
@@ -244,103 +245,257 @@ static int symbolizer__proc_path(const struct symbolizer *s, char *buf, size_t s
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-/*
- * Opens the ELF file behind mapping @m of @pid: through the process's root
- * (containers), then map_files (deleted or replaced files), then the plain
- * path. A deleted file is only trusted through map_files: its path may name a
- * newer file by now. NULL when none works.
- */
-static struct sym_elf *symbolizer__open_elf(const struct symbolizer *s, uint32_t pid,
-					    const struct sym_map *m)
+/* ---- files ------------------------------------------------------------- */
+
+static uint64_t file_key_hash(const struct sym_map *m)
 {
-	char buf[PATH_MAX + 64], what[64];
-	struct sym_elf *e;
+	if (!m->inode)
+		return hash_bytes(m->path, strlen(m->path));
+	return hash_u64(m->inode ^ hash_u64(((uint64_t)m->dev_major << 32) | m->dev_minor));
+}
+
+static bool file_key_eq(const struct sym_file *f, const struct sym_map *m)
+{
+	if (!m->inode)
+		return f->path && !strcmp(f->path, m->path);
+	return !f->path && f->inode == m->inode && f->dev_major == m->dev_major &&
+	       f->dev_minor == m->dev_minor;
+}
+
+static void symbolizer__shared_put(struct symbolizer *s, struct sym_shared *sh)
+{
+	if (!sh || --sh->refs)
+		return;
+	if (sh->in_table)
+		htab__del(&s->shared, &sh->node);
+	if (sym_obj__has_dwarf(sh->obj))
+		s->stats.dwarf_files--;
+	s->stats.objects--;
+	sym_obj__free(sh->obj);
+	free(sh);
+}
+
+static void symbolizer__lru_unlink(struct symbolizer *s, struct sym_file *f)
+{
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		s->lru_head = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	else
+		s->lru_tail = f->prev;
+	f->prev = f->next = NULL;
+}
+
+static void symbolizer__lru_append(struct symbolizer *s, struct sym_file *f)
+{
+	f->prev = s->lru_tail;
+	f->next = NULL;
+	if (s->lru_tail)
+		s->lru_tail->next = f;
+	else
+		s->lru_head = f;
+	s->lru_tail = f;
+}
+
+static void symbolizer__file_destroy(struct symbolizer *s, struct sym_file *f)
+{
+	symbolizer__lru_unlink(s, f);
+	htab__del(&s->files, &f->node);
+	if (f->shared)
+		s->stats.files--;
+	symbolizer__shared_put(s, f->shared);
+	free(f->path);
+	free(f);
+	s->n_files--;
+}
+
+/*
+ * Writes candidate @i of the paths to file mapping @m of @pid into @buf:
+ * 0 the process's root (not for deleted files, whose path may name a newer
+ * file by now), 1 map_files, 2 the plain path. 0, or -ENOENT when candidate
+ * @i does not apply.
+ */
+static int symbolizer__candidate(const struct symbolizer *s, uint32_t pid, const struct sym_map *m,
+				 int i, char *buf, size_t size)
+{
 	int n;
 
-	if (!m->deleted) {
-		n = snprintf(buf, sizeof(buf), "%s/%" PRIu32 "/root%s", s->proc_root, pid, m->path);
-		if (n > 0 && (size_t)n < sizeof(buf)) {
-			e = sym_elf__open(buf);
-			if (e)
-				return e;
-		}
+	switch (i) {
+	case 0:
+		if (m->deleted)
+			return -ENOENT;
+		n = snprintf(buf, size, "%s/%" PRIu32 "/root%s", s->proc_root, pid, m->path);
+		break;
+	case 1:
+		n = snprintf(buf, size, "%s/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64,
+			     s->proc_root, pid, m->start, m->end);
+		break;
+	case 2:
+		if (m->deleted)
+			return -ENOENT;
+		n = snprintf(buf, size, "%s", m->path);
+		break;
+	default:
+		return -ENOENT;
 	}
-	snprintf(what, sizeof(what), "map_files/%" PRIx64 "-%" PRIx64, m->start, m->end);
-	if (!symbolizer__proc_path(s, buf, sizeof(buf), pid, what)) {
-		e = sym_elf__open(buf);
-		if (e)
-			return e;
-	}
-	if (m->deleted)
-		return NULL;
-	return sym_elf__open(m->path);
+	return n < 0 || (size_t)n >= size ? -ENOENT : 0;
 }
 
-/* The file of mapping @i of @proc, opened or found in the cache; NULL on ENOMEM. */
-static struct sym_file *symbolizer__file_get(struct symbolizer *s, struct sym_proc *proc, size_t i)
+/*
+ * Reads the file behind mapping @m of @pid into a shared object (found by
+ * build-id, or new). NULL when it cannot be read (errno ENOMEM: out of
+ * memory).
+ */
+static struct sym_shared *symbolizer__open_shared(struct symbolizer *s, uint32_t pid,
+						  const struct sym_map *m)
 {
-	const struct sym_map *m = &proc->maps.v[i];
-	uint64_t hash = file_key_hash(m);
-	struct sym_file *f;
+	struct sym_obj_opts oo = {
+		.debug = {.debug_dirs = s->debug_dirs, .debuginfod = s->opts.debuginfod},
+	};
+	struct sym_elf_info info;
+	struct sym_shared *sh;
+	struct hnode *n;
+	uint64_t hash;
+	Elf *elf = NULL;
+	int fd = -1, i;
+
+	for (i = 0; i < 3; i++) {
+		if (symbolizer__candidate(s, pid, m, i, s->path, sizeof(s->path)))
+			continue;
+		if (!sym_elf__begin(s->path, &fd, &elf))
+			break;
+	}
+	if (i == 3) {
+		errno = ENOENT;
+		return NULL;
+	}
+	if (sym_elf__info(elf, &info)) {
+		elf_end(elf);
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	hash = hash_bytes(info.build_id, info.build_id_len);
+	for (n = htab__chain(&s->shared, hash); info.build_id_len && n; n = n->next) {
+		const struct sym_elf_info *oi;
+
+		sh = (struct sym_shared *)n;
+		oi = sym_obj__info(sh->obj);
+		if (n->hash == hash && oi->build_id_len == info.build_id_len &&
+		    !memcmp(oi->build_id, info.build_id, info.build_id_len)) {
+			elf_end(elf);
+			close(fd);
+			sh->refs++;
+			return sh;
+		}
+	}
+	sh = calloc(1, sizeof(*sh));
+	if (!sh || htab__reserve(&s->shared)) {
+		free(sh);
+		elf_end(elf);
+		close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* The debuglink is searched beside the file as the process sees it. */
+	oo.bin_path = i == 1 ? m->path : s->path;
+	oo.no_dwarf = s->opts.no_dwarf;
+	sh->obj = sym_obj__new(fd, elf, &oo);
+	if (!sh->obj) {
+		int err = errno;
+
+		free(sh);
+		errno = err;
+		return NULL;
+	}
+	sh->refs = 1;
+	s->stats.objects++;
+	if (sym_obj__has_dwarf(sh->obj))
+		s->stats.dwarf_files++;
+	if (info.build_id_len) {
+		sh->node.hash = hash;
+		sh->in_table = true;
+		htab__add(&s->shared, &sh->node);
+	}
+	return sh;
+}
+
+/*
+ * The object of file mapping @m of @pid, from the cache or opened; NULL when
+ * the file cannot be read. *@err receives -ENOMEM when out of memory.
+ */
+static struct sym_obj *symbolizer__file_obj(struct symbolizer *s, uint32_t pid,
+					    const struct sym_map *m, int *err)
+{
+	uint64_t hash = file_key_hash(m), t;
+	struct sym_file *f = NULL;
 	struct hnode *n;
 
-	if (proc->files[i])
-		return proc->files[i];
+	*err = 0;
 	for (n = htab__chain(&s->files, hash); n; n = n->next) {
-		f = (struct sym_file *)n;
-		if (n->hash == hash && file_key_eq(f, m))
-			goto out_ref;
-	}
-	if (htab__reserve(&s->files))
-		return NULL;
-	f = calloc(1, sizeof(*f));
-	if (!f)
-		return NULL;
-	if (!m->inode) {
-		f->path = strdup(m->path);
-		if (!f->path) {
-			free(f);
-			return NULL;
+		if (n->hash == hash && file_key_eq((struct sym_file *)n, m)) {
+			f = (struct sym_file *)n;
+			break;
 		}
 	}
-	f->node.hash = hash;
-	f->inode = m->inode;
-	f->dev_major = m->dev_major;
-	f->dev_minor = m->dev_minor;
-	f->elf = symbolizer__open_elf(s, proc->pid, m);
-	if (f->elf)
+	if (f) {
+		symbolizer__lru_unlink(s, f);
+		symbolizer__lru_append(s, f);
+		if (f->shared) {
+			s->stats.file_hits++;
+			return f->shared->obj;
+		}
+		t = now_ns();
+		if (t - f->failed_ns < SYM_FAILED_RETRY_NS) {
+			s->stats.file_hits++;
+			return NULL;
+		}
+	} else {
+		if (htab__reserve(&s->files)) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+		f = calloc(1, sizeof(*f));
+		if (!f || (!m->inode && !(f->path = strdup(m->path)))) {
+			free(f);
+			*err = -ENOMEM;
+			return NULL;
+		}
+		f->node.hash = hash;
+		f->inode = m->inode;
+		f->dev_major = m->dev_major;
+		f->dev_minor = m->dev_minor;
+		htab__add(&s->files, &f->node);
+		symbolizer__lru_append(s, f);
+		s->n_files++;
+	}
+	s->stats.file_misses++;
+	f->shared = symbolizer__open_shared(s, pid, m);
+	if (!f->shared) {
+		if (errno == ENOMEM)
+			*err = -ENOMEM;
+		f->failed_ns = now_ns();
+		pr_debug("symbolizer: cannot read symbols of %s (pid %" PRIu32 ")", m->path, pid);
+	} else {
 		s->stats.files++;
-	else
-		pr_debug("symbolizer: cannot read symbols of %s (pid %" PRIu32 ")", m->path,
-			 proc->pid);
-	htab__add(&s->files, &f->node);
-	f->refs = 1;
-	proc->files[i] = f;
-	return f;
-
-out_ref:
-	/* A cached file nobody referenced is in the idle list: take it out. */
-	if (!f->refs++)
-		symbolizer__idle_unlink(s, f);
-	proc->files[i] = f;
-	return f;
+	}
+	/* Beyond the cap, close the least recently used (never @f, at the tail). */
+	while (s->n_files > s->opts.max_files && s->lru_head != f) {
+		symbolizer__file_destroy(s, s->lru_head);
+		s->stats.file_evictions++;
+	}
+	return f->shared ? f->shared->obj : NULL;
 }
 
-/* Releases what @proc holds, leaving it without a snapshot. */
-static void symbolizer__proc_clear(struct symbolizer *s, struct sym_proc *proc)
-{
-	size_t i;
+/* ---- processes and generations ----------------------------------------- */
 
-	if (proc->files) {
-		for (i = 0; i < proc->maps.n; i++)
-			symbolizer__file_put(s, proc->files[i]);
-	}
-	free(proc->files);
-	proc->files = NULL;
-	sym_maps__clear(&proc->maps);
-	if (proc->has_snapshot)
-		s->stats.processes--;
-	proc->has_snapshot = false;
+static void gen__free(struct sym_gen *g)
+{
+	sym_maps__clear(&g->maps);
+	sym_perfmap__free(g->perfmap);
+	free(g);
 }
 
 static struct sym_proc *symbolizer__proc_find(const struct symbolizer *s, uint32_t pid)
@@ -357,22 +512,49 @@ static struct sym_proc *symbolizer__proc_find(const struct symbolizer *s, uint32
 	return NULL;
 }
 
-/* Finds or adds the entry of @pid (without a snapshot when new); NULL on ENOMEM. */
-static struct sym_proc *symbolizer__proc_get(struct symbolizer *s, uint32_t pid)
+/* Starts a new generation of @pid (a new process entry when needed); NULL on ENOMEM. */
+static struct sym_gen *symbolizer__new_gen(struct symbolizer *s, uint32_t pid)
 {
 	struct sym_proc *proc = symbolizer__proc_find(s, pid);
+	struct sym_gen *g = calloc(1, sizeof(*g));
 
-	if (proc)
-		return proc;
-	if (htab__reserve(&s->procs))
+	if (!g)
 		return NULL;
-	proc = calloc(1, sizeof(*proc));
-	if (!proc)
-		return NULL;
-	proc->pid = pid;
-	proc->node.hash = hash_u64(pid);
-	htab__add(&s->procs, &proc->node);
-	return proc;
+	if (!proc) {
+		if (htab__reserve(&s->procs))
+			goto out_free;
+		proc = calloc(1, sizeof(*proc));
+		if (!proc)
+			goto out_free;
+		proc->pid = pid;
+		proc->node.hash = hash_u64(pid);
+		htab__add(&s->procs, &proc->node);
+		s->stats.processes++;
+	} else {
+		proc->gen->ended = true;
+	}
+	g->older = proc->gen;
+	proc->gen = g;
+	s->stats.generations++;
+	return g;
+
+out_free:
+	free(g);
+	return NULL;
+}
+
+static void symbolizer__proc_destroy(struct symbolizer *s, struct sym_proc *proc)
+{
+	struct sym_gen *g, *older;
+
+	for (g = proc->gen; g; g = older) {
+		older = g->older;
+		gen__free(g);
+		s->stats.generations--;
+	}
+	htab__del(&s->procs, &proc->node);
+	s->stats.processes--;
+	free(proc);
 }
 
 /*
@@ -454,25 +636,29 @@ static int symbolizer__read_maps(const struct symbolizer *s, uint32_t pid, struc
 }
 
 /*
- * Replaces the snapshot of @proc with the process's current mappings. The
- * old one stays when the process has gone. 0 or -errno (-ESRCH: gone).
+ * Reads @pid's mappings from /proc into its newest generation, or into a
+ * new one when the start time shows another process (pid reuse) or there is
+ * none. The old maps stay when the process has gone. 0 or -errno (-ESRCH:
+ * gone).
  */
-static int symbolizer__proc_snapshot(struct symbolizer *s, struct sym_proc *proc)
+static int symbolizer__proc_snapshot(struct symbolizer *s, uint32_t pid)
 {
+	struct sym_proc *proc = symbolizer__proc_find(s, pid);
 	struct sym_maps maps = {0};
-	struct sym_file **files;
 	uint64_t st = 0, st2 = 0;
+	struct sym_gen *g = proc ? proc->gen : NULL;
 	int err = -EAGAIN, tries;
 
-	proc->tried_ns = now_ns();
+	if (g)
+		g->tried_ns = now_ns();
 	for (tries = 0; tries < SYM_SNAPSHOT_TRIES && err == -EAGAIN; tries++) {
-		err = symbolizer__read_start_time(s, proc->pid, &st);
+		err = symbolizer__read_start_time(s, pid, &st);
 		if (err)
 			return err;
-		err = symbolizer__read_maps(s, proc->pid, &maps);
+		err = symbolizer__read_maps(s, pid, &maps);
 		if (err)
 			return err;
-		err = symbolizer__read_start_time(s, proc->pid, &st2);
+		err = symbolizer__read_start_time(s, pid, &st2);
 		if (err) {
 			sym_maps__clear(&maps);
 			return err;
@@ -485,80 +671,345 @@ static int symbolizer__proc_snapshot(struct symbolizer *s, struct sym_proc *proc
 	}
 	if (err)
 		return err;
-	files = calloc(maps.n ? maps.n : 1, sizeof(*files));
-	if (!files) {
-		sym_maps__clear(&maps);
-		return -ENOMEM;
+	s->stats.proc_reads++;
+	/* Another process than the one we know (or an exited one): a new generation. */
+	if (!g || (g->start_time && g->start_time != st) || g->ended) {
+		if (g && g->start_time == st && g->ended && !g->complete) {
+			/* Same process, only thought ended: fall through and refresh. */
+			g->ended = false;
+		} else {
+			if (g && g->start_time != st)
+				pr_debug("symbolizer: pid %" PRIu32 " was reused", pid);
+			g = symbolizer__new_gen(s, pid);
+			if (!g) {
+				sym_maps__clear(&maps);
+				return -ENOMEM;
+			}
+		}
 	}
-	if (proc->has_snapshot && proc->start_time != st)
-		pr_debug("symbolizer: pid %" PRIu32 " was reused", proc->pid);
-	symbolizer__proc_clear(s, proc);
-	proc->maps = maps;
-	proc->files = files;
-	proc->start_time = st;
-	proc->miss_refreshed = false;
-	proc->has_snapshot = true;
-	s->stats.processes++;
+	sym_maps__clear(&g->maps);
+	g->maps = maps;
+	g->maps_cap = maps.n;
+	g->start_time = st;
+	g->full = true;
+	g->miss_refreshed = false;
+	g->tried_ns = now_ns();
 	return 0;
 }
 
 int symbolizer__snapshot(struct symbolizer *s, uint32_t pid)
 {
-	struct sym_proc *proc = symbolizer__proc_get(s, pid);
+	struct sym_proc *proc = symbolizer__proc_find(s, pid);
 
-	if (!proc)
-		return -ENOMEM;
-	return symbolizer__proc_snapshot(s, proc);
+	/* Events keep a process followed from birth current; /proc adds nothing. */
+	if (s->events && proc && !proc->gen->ended && (proc->gen->complete || proc->gen->full))
+		return 0;
+	return symbolizer__proc_snapshot(s, pid);
 }
 
 void symbolizer__forget(struct symbolizer *s, uint32_t pid)
 {
 	struct sym_proc *proc = symbolizer__proc_find(s, pid);
 
-	if (!proc)
-		return;
-	symbolizer__proc_clear(s, proc);
-	htab__del(&s->procs, &proc->node);
-	free(proc);
+	if (proc)
+		symbolizer__proc_destroy(s, proc);
+}
+
+/* ---- process events ---------------------------------------------------- */
+
+/* The newest generation of @pid, a new incomplete one when there is none. */
+static struct sym_gen *symbolizer__gen_get(struct symbolizer *s, uint32_t pid)
+{
+	struct sym_proc *proc = symbolizer__proc_find(s, pid);
+
+	if (proc && !proc->gen->ended)
+		return proc->gen;
+	return symbolizer__new_gen(s, pid);
 }
 
 /*
- * The mapping of @addr in @pid's snapshot, taking the snapshot on first use.
- * On a miss the maps are read again (libraries loaded since), once until the
- * next explicit snapshot and then at most every SYM_MISS_REFRESH_NS, so
- * garbage addresses do not re-read maps each time. *@procp receives the
- * process (NULL on ENOMEM).
+ * Puts a copy of @m into the sorted @maps, cutting away what it overlaps
+ * (a new mapping replaces the old ones in its range). 0 or -ENOMEM.
+ */
+static int maps__insert(struct sym_maps *maps, size_t *cap, const struct sym_map *m)
+{
+	struct sym_map nm = *m, tail = {0};
+	size_t i, lo, hi, need;
+	bool split = false;
+	char *path;
+
+	path = strdup(m->path);
+	if (!path)
+		return -ENOMEM;
+	nm.path = path;
+	/* [lo, hi): mappings that overlap the new one. */
+	for (lo = 0; lo < maps->n && maps->v[lo].end <= m->start; lo++)
+		;
+	for (hi = lo; hi < maps->n && maps->v[hi].start < m->end; hi++)
+		;
+	/* One old mapping around the new one is split in two. */
+	if (hi - lo == 1 && maps->v[lo].start < m->start && maps->v[lo].end > m->end) {
+		tail = maps->v[lo];
+		tail.path = strdup(tail.path);
+		if (!tail.path) {
+			free(path);
+			return -ENOMEM;
+		}
+		tail.pgoff += m->end - tail.start;
+		tail.start = m->end;
+		split = true;
+	}
+	need = maps->n + 2;
+	if (need > *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct sym_map *v;
+
+		while (ncap < need)
+			ncap *= 2;
+		v = reallocarray(maps->v, ncap, sizeof(*v));
+		if (!v) {
+			free(path);
+			free(tail.path);
+			return -ENOMEM;
+		}
+		maps->v = v;
+		*cap = ncap;
+	}
+	/* Trim the first and last overlapped; drop those fully covered. */
+	if (lo < hi && maps->v[lo].start < m->start) {
+		maps->v[lo].end = m->start;
+		lo++;
+	}
+	if (!split && lo < hi && maps->v[hi - 1].end > m->end) {
+		struct sym_map *last = &maps->v[hi - 1];
+
+		last->pgoff += m->end - last->start;
+		last->start = m->end;
+		hi--;
+	}
+	for (i = lo; i < hi; i++)
+		free(maps->v[i].path);
+	/* Replace [lo, hi) by the new mapping (and the split tail). */
+	memmove(&maps->v[lo + 1 + split], &maps->v[hi], (maps->n - hi) * sizeof(*maps->v));
+	maps->v[lo] = nm;
+	if (split)
+		maps->v[lo + 1] = tail;
+	maps->n = maps->n - (hi - lo) + 1 + split;
+	return 0;
+}
+
+int symbolizer__mmap(struct symbolizer *s, uint32_t pid, const struct sym_map *m)
+{
+	struct sym_map copy = *m;
+	struct sym_gen *g;
+
+	s->events = true;
+	if (m->end <= m->start)
+		return 0;
+	g = symbolizer__gen_get(s, pid);
+	if (!g)
+		return -ENOMEM;
+	/* The kernel's names for anonymous memory; the maps file shows none. */
+	if (!strcmp(copy.path, "//anon") || !strncmp(copy.path, "/dev/zero", 9) ||
+	    !strncmp(copy.path, "[anon", 5))
+		copy.path = "";
+	return maps__insert(&g->maps, &g->maps_cap, &copy);
+}
+
+int symbolizer__exec(struct symbolizer *s, uint32_t pid)
+{
+	struct sym_gen *g;
+
+	s->events = true;
+	g = symbolizer__new_gen(s, pid);
+	if (!g)
+		return -ENOMEM;
+	g->full = g->complete = true;
+	return 0;
+}
+
+int symbolizer__fork(struct symbolizer *s, uint32_t ppid, uint32_t pid)
+{
+	struct sym_proc *parent = symbolizer__proc_find(s, ppid);
+	struct sym_gen *g, *pg = parent ? parent->gen : NULL;
+	size_t i;
+	int err;
+
+	s->events = true;
+	g = symbolizer__new_gen(s, pid);
+	if (!g)
+		return -ENOMEM;
+	if (!pg || !pg->full)
+		return 0; /* an unknown parent: /proc is read when needed */
+	g->maps.v = calloc(pg->maps.n ? pg->maps.n : 1, sizeof(*g->maps.v));
+	if (!g->maps.v)
+		return -ENOMEM;
+	g->maps_cap = pg->maps.n;
+	for (i = 0; i < pg->maps.n; i++) {
+		g->maps.v[i] = pg->maps.v[i];
+		g->maps.v[i].path = strdup(pg->maps.v[i].path);
+		if (!g->maps.v[i].path) {
+			err = -ENOMEM;
+			g->maps.n = i;
+			return err;
+		}
+		g->maps.n = i + 1;
+	}
+	g->full = true;
+	g->complete = pg->complete;
+	return 0;
+}
+
+void symbolizer__exit(struct symbolizer *s, uint32_t pid)
+{
+	struct sym_proc *proc = symbolizer__proc_find(s, pid);
+
+	s->events = true;
+	if (proc)
+		proc->gen->ended = true;
+}
+
+void symbolizer__window_done(struct symbolizer *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->procs.nb; i++) {
+		struct hnode *n = s->procs.b[i], *next;
+
+		for (; n; n = next) {
+			struct sym_proc *proc = (struct sym_proc *)n;
+			struct sym_gen *g, *older;
+
+			next = n->next;
+			if (proc->gen->ended) {
+				symbolizer__proc_destroy(s, proc);
+				continue;
+			}
+			for (g = proc->gen->older; g; g = older) {
+				older = g->older;
+				gen__free(g);
+				s->stats.generations--;
+			}
+			proc->gen->older = NULL;
+		}
+	}
+}
+
+/* ---- user addresses ---------------------------------------------------- */
+
+/*
+ * The mapping of @addr for @pid: the newest generation (read from /proc on
+ * first sight, and again on a miss when events do not follow it: libraries
+ * loaded since, at most every SYM_MISS_REFRESH_NS), then older ones.
+ * *@genp receives the generation it was found in, or the newest.
  */
 static const struct sym_map *symbolizer__user_map(struct symbolizer *s, uint32_t pid, uint64_t addr,
-						  struct sym_proc **procp)
+						  struct sym_gen **genp)
 {
+	struct sym_proc *proc = symbolizer__proc_find(s, pid);
 	const struct sym_map *m;
-	struct sym_proc *proc;
+	struct sym_gen *g;
 
-	*procp = proc = symbolizer__proc_get(s, pid);
-	if (!proc)
-		return NULL;
-	if (!proc->has_snapshot && !proc->tried_ns) {
+	*genp = NULL;
+	if (!proc || (!proc->gen->full && !proc->gen->tried_ns)) {
 		/* First sight; a failure (process gone) is retried like a miss. */
-		symbolizer__proc_snapshot(s, proc);
-		proc->miss_refreshed = true;
-		return sym_maps__find(&proc->maps, addr);
+		symbolizer__proc_snapshot(s, pid);
+		proc = symbolizer__proc_find(s, pid);
+		if (!proc)
+			return NULL;
+		proc->gen->miss_refreshed = true;
 	}
-	m = sym_maps__find(&proc->maps, addr);
+	g = proc->gen;
+	*genp = g;
+	m = sym_maps__find(&g->maps, addr);
 	if (m)
 		return m;
-	if (proc->miss_refreshed && now_ns() - proc->tried_ns < SYM_MISS_REFRESH_NS)
+	if (!g->complete && !g->ended &&
+	    (!g->miss_refreshed || now_ns() - g->tried_ns >= SYM_MISS_REFRESH_NS)) {
+		symbolizer__proc_snapshot(s, pid);
+		proc->gen->miss_refreshed = true;
+		*genp = g = proc->gen;
+		m = sym_maps__find(&g->maps, addr);
+		if (m)
+			return m;
+	}
+	for (g = g->older; g; g = g->older) {
+		m = sym_maps__find(&g->maps, addr);
+		if (m) {
+			*genp = g;
+			return m;
+		}
+	}
+	return NULL;
+}
+
+/* The pid of @pid inside its own pid namespace (perf maps are named by it). */
+static uint32_t symbolizer__nspid(const struct symbolizer *s, uint32_t pid)
+{
+	char path[PATH_MAX], line[256];
+	uint32_t ns = pid;
+	FILE *f;
+
+	if (symbolizer__proc_path(s, path, sizeof(path), pid, "status"))
+		return pid;
+	f = fopen(path, "re");
+	if (!f)
+		return pid;
+	while (fgets(line, sizeof(line), f)) {
+		char *p;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		/* The last field is the pid in the innermost namespace. */
+		p = strrchr(line, '\t');
+		if (p)
+			ns = (uint32_t)strtoul(p + 1, NULL, 10);
+		break;
+	}
+	fclose(f);
+	return ns ? ns : pid;
+}
+
+/* The JIT name of @addr from @pid's perf map, reading new lines on a miss. */
+static const char *symbolizer__jit(struct symbolizer *s, uint32_t pid, struct sym_gen *g,
+				   uint64_t addr)
+{
+	char path[PATH_MAX + 64];
+	const char *name;
+	uint64_t t;
+	int n;
+
+	if (!g)
 		return NULL;
-	symbolizer__proc_snapshot(s, proc);
-	proc->miss_refreshed = true;
-	return sym_maps__find(&proc->maps, addr);
+	name = sym_perfmap__find(g->perfmap, addr);
+	if (name)
+		return name;
+	t = now_ns();
+	if (g->perfmap_ns && t - g->perfmap_ns < SYM_PERFMAP_REFRESH_NS)
+		return NULL;
+	g->perfmap_ns = t;
+	if (!g->perfmap) {
+		g->perfmap = sym_perfmap__new();
+		if (!g->perfmap)
+			return NULL;
+		g->nspid = symbolizer__nspid(s, pid);
+	}
+	/* Inside the process's root (containers), else on the host. */
+	n = snprintf(path, sizeof(path), "%s/%" PRIu32 "/root%s/perf-%" PRIu32 ".map", s->proc_root,
+		     pid, s->perf_map_dir, g->nspid);
+	if (n < 0 || (size_t)n >= sizeof(path) ||
+	    sym_perfmap__update(g->perfmap, path) == -ENOENT) {
+		snprintf(path, sizeof(path), "%s/perf-%" PRIu32 ".map", s->perf_map_dir, pid);
+		sym_perfmap__update(g->perfmap, path);
+	}
+	return sym_perfmap__find(g->perfmap, addr);
 }
 
 /* Interns the strings and adds the frame; its id into *id, 0 or -errno. */
 static int frame__add(struct profile *p, const char *name, size_t name_len, const char *module,
-		      uint64_t addr, uint32_t kind, uint32_t *id)
+		      const char *file, uint32_t line, uint64_t addr, uint32_t kind, uint32_t *id)
 {
-	struct profile_frame f = {.addr = addr, .kind = kind};
+	struct profile_frame f = {.addr = addr, .kind = kind, .line = line};
 	int64_t r;
 
 	r = profile__intern_n(p, name, name_len);
@@ -570,6 +1021,12 @@ static int frame__add(struct profile *p, const char *name, size_t name_len, cons
 		if (r < 0)
 			return (int)r;
 		f.module = (uint32_t)r;
+	}
+	if (file) {
+		r = profile__intern(p, file);
+		if (r < 0)
+			return (int)r;
+		f.file = (uint32_t)r;
 	}
 	r = profile__add_frame(p, &f);
 	if (r < 0)
@@ -594,59 +1051,177 @@ static int frame__add_bracketed(struct profile *p, const char *module, uint64_t 
 	buf[0] = '[';
 	memcpy(buf + 1, module, len);
 	buf[len + 1] = ']';
-	err = frame__add(p, buf, len + 2, module, addr, kind, id);
+	err = frame__add(p, buf, len + 2, module, NULL, 0, addr, kind, id);
 	if (buf != small)
 		free(buf);
 	return err;
 }
 
+/*
+ * Interns @str through memo @slot: the same string pointer for the same
+ * profile is checked by content (a profile freed and another allocated at
+ * its address cannot fool it) instead of hashed again.
+ */
+static int64_t symbolizer__intern(struct symbolizer *s, struct profile *p, int slot,
+				  const char *str)
+{
+	int64_t r;
+
+	if (s->memo[slot].p == p && s->memo[slot].src == str &&
+	    !strcmp(profile__str(p, s->memo[slot].id), str))
+		return s->memo[slot].id;
+	r = profile__intern(p, str);
+	if (r >= 0) {
+		s->memo[slot].p = p;
+		s->memo[slot].src = str;
+		s->memo[slot].id = (uint32_t)r;
+	}
+	return r;
+}
+
+/* Adds the frames of a lookup, outermost first, keeping the innermost @max. */
+static int frames__add(struct symbolizer *s, struct profile *p, const struct sym_frame *fr, int n,
+		       const char *module, uint64_t vaddr, uint32_t *ids, uint32_t max)
+{
+	int i, k = n > (int)max ? n - (int)max : 0;
+	int64_t mod, r;
+
+	mod = symbolizer__intern(s, p, 0, module);
+	if (mod < 0)
+		return (int)mod;
+	for (i = k; i < n; i++) {
+		struct profile_frame f = {
+			.addr = vaddr,
+			.line = fr[i].line,
+			.module = (uint32_t)mod,
+			.kind = fr[i].inlined ? PROFILE_FRAME_INLINE : PROFILE_FRAME_USER,
+		};
+
+		r = profile__intern(p, fr[i].name);
+		if (r < 0)
+			return (int)r;
+		f.name = (uint32_t)r;
+		if (fr[i].file) {
+			r = symbolizer__intern(s, p, 1, fr[i].file);
+			if (r < 0)
+				return (int)r;
+			f.file = (uint32_t)r;
+		}
+		r = profile__add_frame(p, &f);
+		if (r < 0)
+			return (int)r;
+		ids[i - k] = (uint32_t)r;
+		if (fr[i].inlined)
+			s->stats.inline_frames++;
+	}
+	return n - k;
+}
+
+/* The vDSO is the same image in every 64-bit process: read ember's own once. */
+static struct sym_obj *symbolizer__vdso(struct symbolizer *s)
+{
+	FILE *f;
+	char line[512];
+	uint64_t base = getauxval(AT_SYSINFO_EHDR), start, end;
+
+	if (s->vdso_tried)
+		return s->vdso;
+	s->vdso_tried = true;
+	if (!base)
+		return NULL;
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64, &start, &end) == 2 && start == base) {
+			s->vdso_size = end - start;
+			break;
+		}
+	}
+	fclose(f);
+	if (s->vdso_size)
+		s->vdso = sym_obj__from_memory((const void *)(uintptr_t)base, s->vdso_size);
+	return s->vdso;
+}
+
+/* A special mapping ("[vdso]", "[heap]", ...): the vDSO's symbols, else its name. */
+static int symbolizer__special(struct symbolizer *s, struct profile *p, const struct sym_map *m,
+			       uint64_t addr, uint32_t *ids, uint32_t max)
+{
+	struct sym_frame fr[1];
+	struct sym_obj *vdso;
+	uint64_t vaddr = addr - m->start;
+	int n, err;
+
+	if (!strcmp(m->path, "[vdso]") && (vdso = symbolizer__vdso(s)) &&
+	    m->end - m->start == s->vdso_size &&
+	    !sym_obj__offset_to_vaddr(vdso, addr - m->start, &vaddr)) {
+		n = sym_obj__lookup(vdso, vaddr, fr, 1);
+		if (n < 0)
+			return n;
+		if (n > 0) {
+			s->stats.user_resolved++;
+			return frames__add(s, p, fr, n, m->path, vaddr, ids, max);
+		}
+	}
+	s->stats.user_unknown++;
+	err = frame__add(p, m->path, strlen(m->path), m->path, NULL, 0, addr - m->start,
+			 PROFILE_FRAME_USER, ids);
+	return err ? err : 1;
+}
+
 int symbolizer__user(struct symbolizer *s, struct profile *p, uint32_t pid, uint64_t addr,
 		     uint32_t *ids, uint32_t max)
 {
+	struct sym_frame fr[SYM_MAX_CHAIN];
 	const struct sym_map *m;
-	struct sym_proc *proc;
-	struct sym_file *f;
-	const char *name, *base;
+	struct sym_gen *g;
+	struct sym_obj *obj;
+	const char *base, *name;
 	uint64_t off, vaddr;
-	int err;
+	int n, err;
 
 	if (!max)
 		return 0;
-	m = symbolizer__user_map(s, pid, addr, &proc);
-	if (!proc)
-		return -ENOMEM;
+	m = symbolizer__user_map(s, pid, addr, &g);
 	if (!m || !m->path[0]) {
-		/* Unmapped, or anonymous memory (JIT code without a perf map). */
+		/* Unmapped, or anonymous memory: JIT code when a perf map names it. */
+		name = symbolizer__jit(s, pid, g, addr);
+		if (name) {
+			s->stats.jit_resolved++;
+			err = frame__add(p, name, strlen(name), SYM_JIT_MODULE, NULL, 0, addr,
+					 PROFILE_FRAME_JIT, ids);
+			return err ? err : 1;
+		}
 		s->stats.user_unknown++;
-		err = frame__add(p, SYM_UNKNOWN, strlen(SYM_UNKNOWN), NULL, 0, PROFILE_FRAME_USER,
-				 ids);
-		return err ? err : 1;
-	}
-	off = addr - m->start + m->pgoff;
-	if (m->path[0] != '/') {
-		/* "[vdso]", "[vsyscall]", "[heap]", "[stack]", ... */
-		s->stats.user_unknown++;
-		err = frame__add(p, m->path, strlen(m->path), m->path, addr - m->start,
+		err = frame__add(p, SYM_UNKNOWN, strlen(SYM_UNKNOWN), NULL, NULL, 0, 0,
 				 PROFILE_FRAME_USER, ids);
 		return err ? err : 1;
 	}
+	if (m->path[0] != '/')
+		return symbolizer__special(s, p, m, addr, ids, max);
+	off = addr - m->start + m->pgoff;
 	base = strrchr(m->path, '/') + 1;
-	f = symbolizer__file_get(s, proc, (size_t)(m - proc->maps.v));
-	if (!f)
-		return -ENOMEM;
+	obj = symbolizer__file_obj(s, pid, m, &err);
+	if (err)
+		return err;
 	vaddr = off;
-	name = NULL;
-	if (f->elf && !sym_elf__offset_to_vaddr(f->elf, off, &vaddr))
-		name = sym_elf__find(f->elf, vaddr, NULL);
-	if (!name) {
+	n = 0;
+	if (obj && !sym_obj__offset_to_vaddr(obj, off, &vaddr)) {
+		n = sym_obj__lookup(obj, vaddr, fr, SYM_MAX_CHAIN);
+		if (n < 0)
+			return n;
+	}
+	if (!n) {
 		s->stats.user_unknown++;
 		err = frame__add_bracketed(p, base, vaddr, PROFILE_FRAME_USER, ids);
 		return err ? err : 1;
 	}
 	s->stats.user_resolved++;
-	err = frame__add(p, name, strlen(name), base, vaddr, PROFILE_FRAME_USER, ids);
-	return err ? err : 1;
+	return frames__add(s, p, fr, n, base, vaddr, ids, max);
 }
+
+/* ---- kernel addresses -------------------------------------------------- */
 
 int symbolizer__kernel(struct symbolizer *s, struct profile *p, uint64_t addr, uint32_t *ids,
 		       uint32_t max)
@@ -657,24 +1232,125 @@ int symbolizer__kernel(struct symbolizer *s, struct profile *p, uint64_t addr, u
 
 	if (!max)
 		return 0;
-	k = sym_ksyms__find(s->ksyms, addr);
+	if (s->kcache) {
+		size_t slot = (size_t)(hash_u64(addr) & (SYM_KCACHE_SIZE - 1));
+
+		if (s->kcache[slot].addr == addr && s->kcache[slot].k) {
+			k = s->kcache[slot].k;
+		} else {
+			k = sym_ksyms__find(s->ksyms, addr);
+			s->kcache[slot].addr = addr;
+			s->kcache[slot].k = k;
+		}
+	} else {
+		k = sym_ksyms__find(s->ksyms, addr);
+	}
 	if (!k) {
 		s->stats.kernel_unknown++;
 		err = frame__add(p, SYM_KERNEL_MODULE, strlen(SYM_KERNEL_MODULE), SYM_KERNEL_MODULE,
-				 0, PROFILE_FRAME_KERNEL, ids);
+				 NULL, 0, 0, PROFILE_FRAME_KERNEL, ids);
 		return err ? err : 1;
 	}
 	s->stats.kernel_resolved++;
 	if (k->module)
 		snprintf(module, sizeof(module), "[%s]", k->module);
-	err = frame__add(p, k->name, strlen(k->name), k->module ? module : SYM_KERNEL_MODULE, addr,
-			 PROFILE_FRAME_KERNEL, ids);
+	err = frame__add(p, k->name, strlen(k->name), k->module ? module : SYM_KERNEL_MODULE, NULL,
+			 0, addr, PROFILE_FRAME_KERNEL, ids);
 	return err ? err : 1;
 }
 
+/* ---- mappings, for the unwinder ---------------------------------------- */
+
+static int symbolizer__fill_mapping(struct symbolizer *s, uint32_t pid, uint64_t addr,
+				    struct sym_mapping *out, const struct sym_map **mp)
+{
+	const struct sym_map *m;
+	struct sym_gen *g;
+	struct sym_obj *obj;
+	uint64_t vaddr;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	m = symbolizer__user_map(s, pid, addr, &g);
+	if (!m)
+		return -ENOENT;
+	*mp = m;
+	out->start = m->start;
+	out->end = m->end;
+	out->pgoff = m->pgoff;
+	out->name = m->path;
+	out->is_file = m->path[0] == '/';
+	out->is_special = m->path[0] == '[';
+	if (!out->is_file)
+		return 0;
+	obj = symbolizer__file_obj(s, pid, m, &err);
+	if (err)
+		return err;
+	if (obj && !sym_obj__offset_to_vaddr(obj, m->pgoff, &vaddr)) {
+		out->load_bias = m->start - vaddr;
+		out->has_bias = true;
+	}
+	return 0;
+}
+
+int symbolizer__mapping(struct symbolizer *s, uint32_t pid, uint64_t addr, struct sym_mapping *out)
+{
+	const struct sym_map *m;
+	int err, i;
+
+	err = symbolizer__fill_mapping(s, pid, addr, out, &m);
+	if (err || !out->is_file)
+		return err;
+	for (i = 0; i < 3; i++) {
+		if (symbolizer__candidate(s, pid, m, i, s->path, sizeof(s->path)))
+			continue;
+		if (!access(s->path, R_OK))
+			break;
+	}
+	if (i == 3)
+		snprintf(s->path, sizeof(s->path), "%s", m->path);
+	out->path = s->path;
+	return 0;
+}
+
+int symbolizer__open_mapped(struct symbolizer *s, uint32_t pid, uint64_t addr, int *fd,
+			    struct sym_mapping *out)
+{
+	const struct sym_map *m;
+	int err, i;
+
+	*fd = -1;
+	err = symbolizer__fill_mapping(s, pid, addr, out, &m);
+	if (err)
+		return err;
+	if (!out->is_file)
+		return -ENOENT;
+	err = -ENOENT;
+	for (i = 0; i < 3; i++) {
+		if (symbolizer__candidate(s, pid, m, i, s->path, sizeof(s->path)))
+			continue;
+		*fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (*fd >= 0) {
+			out->path = s->path;
+			return 0;
+		}
+		err = -errno;
+	}
+	return err;
+}
+
+/* ---- the symbolizer ---------------------------------------------------- */
+
 void symbolizer__stats(const struct symbolizer *s, struct sym_stats *out)
 {
+	const struct sym_file *f;
+
 	*out = s->stats;
+	out->memory = 0;
+	/* Objects shared by several files are counted once per file: an upper bound. */
+	for (f = s->lru_head; f; f = f->next)
+		if (f->shared)
+			out->memory += sym_obj__memory(f->shared->obj) / f->shared->refs;
 }
 
 /* Loads kallsyms; only running out of memory is an error. 0 or -ENOMEM. */
@@ -699,28 +1375,64 @@ static int symbolizer__load_kallsyms(struct symbolizer *s, const char *path)
 			pr_warn("kernel frames unnamed: cannot read %s: %s", path, strerror(errno));
 		return 0;
 	}
-	if (!sym_ksyms__count(s->ksyms))
+	if (!sym_ksyms__count(s->ksyms)) {
 		pr_warn("kernel frames unnamed: %s has no addresses (kptr_restrict?)", path);
+		return 0;
+	}
+	s->kcache = calloc(SYM_KCACHE_SIZE, sizeof(*s->kcache));
+	return s->kcache ? 0 : -ENOMEM;
+}
+
+/* Copies the NULL-terminated debug dir list; 0 or -ENOMEM. */
+static int symbolizer__copy_dirs(struct symbolizer *s, const char *const *dirs)
+{
+	size_t i, n = 0;
+
+	if (!dirs)
+		return 0;
+	while (dirs[n])
+		n++;
+	s->debug_dirs = calloc(n + 1, sizeof(*s->debug_dirs));
+	if (!s->debug_dirs)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		s->debug_dirs[i] = strdup(dirs[i]);
+		if (!s->debug_dirs[i])
+			return -ENOMEM;
+	}
 	return 0;
 }
 
 struct symbolizer *symbolizer__new(const struct sym_options *opts)
 {
-	const char *root = opts && opts->proc_root ? opts->proc_root : "/proc";
 	struct symbolizer *s;
-	int err;
+	int err = -ENOMEM;
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	s->proc_root = strdup(root);
-	if (!s->proc_root) {
-		err = -ENOMEM;
+	if (opts)
+		s->opts = *opts;
+	if (!s->opts.max_files)
+		s->opts.max_files = SYM_DEFAULT_MAX_FILES;
+	s->proc_root = strdup(s->opts.proc_root ? s->opts.proc_root : "/proc");
+	s->perf_map_dir = strdup(s->opts.perf_map_dir ? s->opts.perf_map_dir : "/tmp");
+	if (!s->proc_root || !s->perf_map_dir)
 		goto out_free;
-	}
-	err = symbolizer__load_kallsyms(s, opts ? opts->kallsyms_path : NULL);
+	/* Borrowed strings are not kept past the call. */
+	s->opts.proc_root = s->proc_root;
+	s->opts.perf_map_dir = s->perf_map_dir;
+	s->opts.kallsyms_path = NULL;
+	err = symbolizer__copy_dirs(s, opts ? opts->debug_dirs : NULL);
+	s->opts.debug_dirs = NULL;
+	if (!err)
+		err = symbolizer__load_kallsyms(s, opts ? opts->kallsyms_path : NULL);
 	if (err)
 		goto out_free;
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		err = -EINVAL;
+		goto out_free;
+	}
 	return s;
 
 out_free:
@@ -739,25 +1451,24 @@ void symbolizer__free(struct symbolizer *s)
 		struct hnode *n = s->procs.b[i], *next;
 
 		for (; n; n = next) {
-			struct sym_proc *proc = (struct sym_proc *)n;
-
 			next = n->next;
-			sym_maps__clear(&proc->maps);
-			free(proc->files);
-			free(proc);
+			symbolizer__proc_destroy(s, (struct sym_proc *)n);
 		}
 	}
-	for (i = 0; i < s->files.nb; i++) {
-		struct hnode *n = s->files.b[i], *next;
-
-		for (; n; n = next) {
-			next = n->next;
-			file__destroy((struct sym_file *)n);
-		}
-	}
+	while (s->lru_head)
+		symbolizer__file_destroy(s, s->lru_head);
 	free(s->procs.b);
 	free(s->files.b);
+	free(s->shared.b);
+	sym_obj__free(s->vdso);
+	if (s->debug_dirs) {
+		for (i = 0; s->debug_dirs[i]; i++)
+			free((char *)s->debug_dirs[i]);
+		free(s->debug_dirs);
+	}
 	sym_ksyms__free(s->ksyms);
+	free(s->kcache);
 	free(s->proc_root);
+	free(s->perf_map_dir);
 	free(s);
 }

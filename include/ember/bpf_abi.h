@@ -37,6 +37,11 @@ enum ember_stat {
 	EMBER_STAT_USTACK_ERR,	   /* user stack unreadable for a user task */
 	EMBER_STAT_COUNT_MAP_FULL, /* sample lost: the count map was full */
 	EMBER_STAT_EVENTS_LOST,	   /* process event lost: ring buffer full */
+	/* dwarf mode */
+	EMBER_STAT_USTACK_SENT,	   /* stack snapshots written to the ustacks ring buffer */
+	EMBER_STAT_USTACK_RB_FULL, /* snapshot (so the sample) lost: ring buffer full */
+	EMBER_STAT_USTACK_SCRATCH, /* snapshot lost: no scratch buffer for this CPU */
+	EMBER_STAT_USTACK_BYTES,   /* bytes of user stack copied, summed */
 	EMBER_STAT__MAX,
 };
 
@@ -56,5 +61,37 @@ struct ember_proc_event {
 	char comm[EMBER_COMM_LEN];
 };
 _Static_assert(sizeof(struct ember_proc_event) == 40, "ember_proc_event layout");
+
+/*
+ * dwarf mode: one ring-buffer record per sample of a user task. The record
+ * is a struct ember_ustack_hdr, then @stack_len bytes of the user stack from
+ * @sp upwards, then @nr_kips kernel return addresses (u64, leaf first). The
+ * kernel ips travel in the record itself (bpf_get_stack) rather than as an id
+ * into the double-buffered stack maps, so a record stays meaningful however
+ * long it waits in the ring buffer. @stack_len is a multiple of 8.
+ */
+#define EMBER_USTACK_MIN     8192
+#define EMBER_USTACK_MAX     65536
+#define EMBER_USTACK_DEFAULT 16384
+/* Stack bytes are read page by page, so a copy stops where the mapping ends. */
+#define EMBER_USTACK_CHUNK 4096
+
+enum ember_ustack_flags {
+	EMBER_USF_KERNEL_TICK = 1, /* the tick hit kernel mode: regs from the task's pt_regs */
+	EMBER_USF_USER_FAULT = 2,  /* the first stack page could not be read */
+};
+
+struct ember_ustack_hdr {
+	__u32 pid; /* tgid */
+	__u32 tid; /* thread id, or the tgid when threads are not recorded */
+	char comm[EMBER_COMM_LEN];
+	__u64 ip, sp, bp; /* user registers when the tick fired */
+	__u32 stack_len;  /* bytes of stack copied (<= the configured size) */
+	__u32 stack_size; /* the configured size: a full copy has stack_len == stack_size */
+	__u16 nr_kips;	  /* kernel ips after the stack bytes */
+	__u16 flags;	  /* enum ember_ustack_flags */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct ember_ustack_hdr) == 64, "ember_ustack_hdr layout");
 
 #endif /* EMBER_BPF_ABI_H */

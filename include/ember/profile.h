@@ -25,7 +25,14 @@ enum profile_frame_kind {
 	PROFILE_FRAME_USER = 0,
 	PROFILE_FRAME_KERNEL = 1,
 	PROFILE_FRAME_JIT = 2,
-	PROFILE_FRAME_INLINE = 3,  /* inlined into the next frame towards the leaf's caller */
+	/*
+	 * Inlined into the frame before it. In a stack (root first), one address
+	 * with an inline chain is its function (USER, KERNEL or JIT) followed by
+	 * the functions inlined into it, outermost to innermost, all INLINE and
+	 * all at that address: [work, helper (INLINE), inner (INLINE)] means
+	 * inner was inlined into helper, which was inlined into work.
+	 */
+	PROFILE_FRAME_INLINE = 3,
 	PROFILE_FRAME_SPECIAL = 4, /* synthetic: [truncated], [other], ... */
 };
 

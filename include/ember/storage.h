@@ -22,7 +22,12 @@ struct store;
 
 struct store_open_opts {
 	bool writer; /* create if missing (mode 0600, with its directory), take the writer lock */
-	bool create; /* readers: create an empty database if missing (import) */
+	/*
+	 * readers: create an empty database if missing (taking the writer lock
+	 * for that moment), then open it read-only. Anything that writes windows
+	 * (import too) opens with @writer: there is one writer per database.
+	 */
+	bool create;
 };
 
 /*
@@ -30,10 +35,13 @@ struct store_open_opts {
  *   ENOENT  no database (reader)
  *   EBUSY   another writer holds the database ("... is used by pid N")
  *   EINVAL  not an ember database, or corrupt: refused, never overwritten
- *   ENOTSUP written by a newer ember (schema version above ours)
+ *   ENOTSUP written by a newer ember (schema version above ours), or, for a
+ *           reader, by an older one
  *   EACCES, EROFS, ENOSPC ... from the file system
  * Older schema versions are migrated forward (writer) or refused with a
- * message asking to run the daemon once (reader).
+ * message asking to run the daemon once (reader). The writer also runs
+ * SQLite's quick_check on an existing file (time grows with its size).
+ * Format, locking and recovery rules: docs/storage.md.
  */
 struct store *store__open(const char *path, const struct store_open_opts *opts, char *err,
 			  size_t errlen);
@@ -93,10 +101,10 @@ void store__processes_free(struct store_process *v, size_t n);
 
 struct store_info {
 	uint64_t first_ns, last_ns; /* span of all windows; 0 when empty */
-	uint64_t windows;
+	uint64_t windows; /* packed ones counted one by one */
 	uint64_t samples;
 	uint64_t stacks;
-	uint64_t file_bytes;
+	uint64_t file_bytes; /* the database file and its WAL */
 	int schema_version;
 };
 
@@ -114,6 +122,13 @@ struct store_retain_stats {
  * then the oldest windows until the database is under @max_bytes (0: no size
  * limit), then the stacks, frames, strings and processes no window uses.
  * Works in small transactions so the writer is never held up long.
+ *
+ * It also packs the windows of every UTC hour that ended a minute before
+ * @now_ns into one row (lossless: queries still see each window), which is
+ * most of the saving on disk; call it every few minutes. A packed hour goes
+ * by age once its last window is older than the limit. The reclaim of
+ * unused rows decodes every window, so it runs only once the windows deleted
+ * since the last one reach 1/16 of those left (the stats count what it did).
  */
 int store__retain(struct store *st, uint64_t now_ns, uint64_t max_age_ns, uint64_t max_bytes,
 		  struct store_retain_stats *out);

@@ -81,14 +81,47 @@ def test_existing_output_kept_on_failure():
     assert open(out).read() == "old 1\n"
 
 
+def test_install_binary_and_man_page():
+    build = os.path.dirname(os.path.abspath(EMBER))
+    prefix = tmpdir()
+    r = run(["cmake", "--install", build, "--prefix", prefix])
+    assert r.returncode == 0, r.stderr
+    binary = os.path.join(prefix, "bin", "ember")
+    assert os.access(binary, os.X_OK), os.listdir(prefix)
+    assert run([binary, "--version"]).stdout.startswith("ember ")
+    man = os.path.join(prefix, "share", "man", "man1", "ember.1")
+    text = open(man).read()
+    assert ".TH EMBER 1" in text and "profile" in text
+
+
+def test_output_to_device_and_fifo():
+    import stat
+    import threading
+    r = ember("profile", "-o", "/dev/null", "--", "true")
+    assert r.returncode == 0, r.stderr
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode), "/dev/null must stay a device"
+    fifo = os.path.join(tmpdir(), "pipe")
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo).read()))
+    reader.start()
+    r = ember("profile", "-F", "999", "-o", fifo, "--", "sh", "-c",
+              "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done")
+    reader.join(30)
+    assert r.returncode == 0, r.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode), "the FIFO must stay a FIFO"
+    assert got and got[0].startswith("sh;"), got
+
+
 def main():
     c = Checks()
     c.run(test_help_and_version)
     c.run(test_usage_errors_exit_2)
+    c.run(test_install_binary_and_man_page)
     require_bpf()
     for t in (test_missing_pid, test_unwritable_output_fails_before_sampling,
               test_output_not_left_behind_on_failure, test_not_root_explains_capabilities,
-              test_existing_output_kept_on_failure):
+              test_existing_output_kept_on_failure, test_output_to_device_and_fifo):
         c.run(t)
     c.finish()
 

@@ -644,8 +644,6 @@ static void test_kinds(void **state)
 	f = open_memstream(&buf, &len);
 	assert_non_null(f);
 	assert_int_equal(fmt__write(p, FMT_FOLDED, NULL, f), 0);
-	assert_int_equal(fmt__write(p, FMT_SVG, NULL, f), -ENOTSUP);
-	assert_int_equal(fmt__write(p, FMT_PPROF, NULL, f), -ENOTSUP);
 	assert_int_equal(fmt__write(p, (enum fmt_kind)99, NULL, f), -EINVAL);
 	assert_int_equal(fclose(f), 0);
 	assert_string_equal(buf, "t;f 2\n");
