@@ -26,7 +26,7 @@
 
 #include "ember/formats.h"
 #include "ember/profile.h"
-#include "fmt_hash.h"
+#include "ember/idhash.h"
 #include "protobuf.h"
 #include "text.h"
 
@@ -130,7 +130,7 @@ struct pp_ctx {
 	uint32_t *frame_func; /* frame id -> function id (1-based); 0 = not yet */
 	struct pp_func *funcs;
 	size_t nr_funcs, cap_funcs;
-	struct fmt_hash func_index;
+	struct idhash func_index;
 
 	uint32_t *module_map; /* profile string id -> mapping id (1-based); 0 = not yet */
 	struct pp_map *maps;
@@ -140,7 +140,7 @@ struct pp_ctx {
 	size_t nr_locs, cap_locs;
 	uint32_t *loc_pool;
 	size_t loc_pool_len, loc_pool_cap;
-	struct fmt_hash loc_index;
+	struct idhash loc_index;
 
 	struct pp_stack *stacks;
 	uint32_t *stack_pool;
@@ -197,15 +197,15 @@ static uint32_t pp_func(struct pp_ctx *c, uint32_t fid)
 
 	if (c->frame_func[fid])
 		return c->frame_func[fid];
-	hash = (uint32_t)fmt_hash__mix((uint64_t)key.name << 32 | key.file);
-	id = fmt_hash__find(&c->func_index, hash, func__eq, c, &key);
-	if (id == FMT_HASH_EMPTY) {
-		if (fmt_hash__reserve(&c->func_index) ||
+	hash = (uint32_t)idhash__fmix((uint64_t)key.name << 32 | key.file);
+	id = idhash__find(&c->func_index, hash, func__eq, c, &key);
+	if (id == IDHASH_EMPTY) {
+		if (idhash__reserve(&c->func_index) ||
 		    grow((void **)&c->funcs, &c->cap_funcs, c->nr_funcs + 1, sizeof(*c->funcs)))
 			return 0;
 		id = (uint32_t)c->nr_funcs++;
 		c->funcs[id] = key;
-		fmt_hash__insert(&c->func_index, hash, id);
+		idhash__insert(&c->func_index, hash, id);
 	}
 	c->frame_func[fid] = id + 1;
 	return id + 1;
@@ -252,13 +252,13 @@ static uint32_t pp_loc(struct pp_ctx *c, const uint32_t *frames, uint32_t n)
 	uint32_t map;
 
 	for (i = 0; i < n; i++)
-		h = fmt_hash__add(h, frames[i]);
-	hash = (uint32_t)fmt_hash__mix(h);
-	id = fmt_hash__find(&c->loc_index, hash, loc__eq, c, &key);
-	if (id != FMT_HASH_EMPTY)
+		h = idhash__add(h, frames[i]);
+	hash = (uint32_t)idhash__fmix(h);
+	id = idhash__find(&c->loc_index, hash, loc__eq, c, &key);
+	if (id != IDHASH_EMPTY)
 		return id + 1;
 
-	if (fmt_hash__reserve(&c->loc_index) ||
+	if (idhash__reserve(&c->loc_index) ||
 	    grow((void **)&c->locs, &c->cap_locs, c->nr_locs + 1, sizeof(*c->locs)) ||
 	    grow((void **)&c->loc_pool, &c->loc_pool_cap, c->loc_pool_len + n,
 		 sizeof(*c->loc_pool)))
@@ -289,7 +289,7 @@ static uint32_t pp_loc(struct pp_ctx *c, const uint32_t *frames, uint32_t n)
 	c->locs[id].off = c->loc_pool_len;
 	c->locs[id].n = n;
 	c->loc_pool_len += n;
-	fmt_hash__insert(&c->loc_index, hash, id);
+	idhash__insert(&c->loc_index, hash, id);
 	return id + 1;
 }
 
@@ -579,12 +579,12 @@ static void pp_ctx__exit(struct pp_ctx *c)
 {
 	free(c->stack_pool);
 	free(c->stacks);
-	fmt_hash__exit(&c->loc_index);
+	idhash__exit(&c->loc_index);
 	free(c->loc_pool);
 	free(c->locs);
 	free(c->maps);
 	free(c->module_map);
-	fmt_hash__exit(&c->func_index);
+	idhash__exit(&c->func_index);
 	free(c->funcs);
 	free(c->frame_func);
 	free(c->str_order);

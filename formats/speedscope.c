@@ -23,7 +23,7 @@
 
 #include "ember/formats.h"
 #include "ember/profile.h"
-#include "fmt_hash.h"
+#include "ember/idhash.h"
 #include "text.h"
 
 #define KIND_COMM UINT32_MAX /* a frame that names a process (merged mode) */
@@ -50,7 +50,7 @@ struct ss_ctx {
 	uint32_t *comm_map;  /* profile string id -> speedscope frame index (merged mode) */
 	struct ss_frame *frames;
 	size_t nr_frames, cap_frames;
-	struct fmt_hash index;
+	struct idhash index;
 };
 
 static bool frame__eq(const void *ctx, uint32_t id, const void *key)
@@ -64,17 +64,17 @@ static bool frame__eq(const void *ctx, uint32_t id, const void *key)
 /* Index of the speedscope frame equal to @key, added on first use; -ENOMEM. */
 static int64_t ss_frame(struct ss_ctx *c, const struct ss_frame *key)
 {
-	uint64_t h = fmt_hash__add(fmt_hash__add(0, key->name), key->file);
+	uint64_t h = idhash__add(idhash__add(0, key->name), key->file);
 	uint32_t hash, id;
 	struct ss_frame *nf;
 	size_t cap;
 
-	h = fmt_hash__add(fmt_hash__add(h, key->line), key->kind);
-	hash = (uint32_t)fmt_hash__mix(h);
-	id = fmt_hash__find(&c->index, hash, frame__eq, c, key);
-	if (id != FMT_HASH_EMPTY)
+	h = idhash__add(idhash__add(h, key->line), key->kind);
+	hash = (uint32_t)idhash__fmix(h);
+	id = idhash__find(&c->index, hash, frame__eq, c, key);
+	if (id != IDHASH_EMPTY)
 		return id;
-	if (fmt_hash__reserve(&c->index))
+	if (idhash__reserve(&c->index))
 		return -ENOMEM;
 	if (c->nr_frames == c->cap_frames) {
 		cap = c->cap_frames ? c->cap_frames * 2 : 256;
@@ -86,7 +86,7 @@ static int64_t ss_frame(struct ss_ctx *c, const struct ss_frame *key)
 	}
 	id = (uint32_t)c->nr_frames++;
 	c->frames[id] = *key;
-	fmt_hash__insert(&c->index, hash, id);
+	idhash__insert(&c->index, hash, id);
 	return id;
 }
 
@@ -360,7 +360,7 @@ int fmt_speedscope__write(const struct profile *p, const struct fmt_options *opt
 	if (fflush(out) || ferror(out))
 		err = errno ? -errno : -EIO;
 out_free:
-	fmt_hash__exit(&c.index);
+	idhash__exit(&c.index);
 	free(c.frames);
 	free(c.comm_map);
 	free(c.frame_map);

@@ -25,7 +25,7 @@
 
 #include "ember/formats.h"
 #include "ember/profile.h"
-#include "fmt_hash.h"
+#include "ember/idhash.h"
 #include "text.h"
 
 #define SVG_WIDTH	1200
@@ -61,7 +61,7 @@ struct sv_tree {
 	const struct fmt_options *opts;
 	struct sv_node *n;
 	size_t nr, cap;
-	struct fmt_hash index;
+	struct idhash index;
 };
 
 static bool node__eq(const void *ctx, uint32_t id, const void *key)
@@ -75,11 +75,11 @@ static bool node__eq(const void *ctx, uint32_t id, const void *key)
 
 static uint32_t node__hash(const struct sv_node *k)
 {
-	uint64_t h = fmt_hash__add(0, (uint64_t)k->parent << 32 | k->name);
+	uint64_t h = idhash__add(0, (uint64_t)k->parent << 32 | k->name);
 
-	h = fmt_hash__add(h, (uint64_t)k->kind << 32 | k->tid);
-	h = fmt_hash__add(h, (uint64_t)k->file << 32 | k->line);
-	return (uint32_t)fmt_hash__mix(h);
+	h = idhash__add(h, (uint64_t)k->kind << 32 | k->tid);
+	h = idhash__add(h, (uint64_t)k->file << 32 | k->line);
+	return (uint32_t)idhash__fmix(h);
 }
 
 /* The child of @key->parent equal to @key, created on first use; adds @count. */
@@ -89,9 +89,9 @@ static int64_t tree__child(struct sv_tree *t, struct sv_node *key, uint64_t coun
 	struct sv_node *nn, *parent;
 	size_t cap;
 
-	id = fmt_hash__find(&t->index, hash, node__eq, t, key);
-	if (id == FMT_HASH_EMPTY) {
-		if (t->nr >= NONE - 1 || fmt_hash__reserve(&t->index))
+	id = idhash__find(&t->index, hash, node__eq, t, key);
+	if (id == IDHASH_EMPTY) {
+		if (t->nr >= NONE - 1 || idhash__reserve(&t->index))
 			return -ENOMEM;
 		if (t->nr == t->cap) {
 			cap = t->cap * 2;
@@ -109,7 +109,7 @@ static int64_t tree__child(struct sv_tree *t, struct sv_node *key, uint64_t coun
 		key->next_sibling = parent->first_child;
 		parent->first_child = id;
 		t->n[id] = *key;
-		fmt_hash__insert(&t->index, hash, id);
+		idhash__insert(&t->index, hash, id);
 	}
 	t->n[id].count += count;
 	return id;
@@ -672,7 +672,7 @@ int fmt_svg__write(const struct profile *p, const struct fmt_options *opts, FILE
 	if (fflush(out) || ferror(out))
 		err = errno ? -errno : -EIO;
 out_free:
-	fmt_hash__exit(&t.index);
+	idhash__exit(&t.index);
 	free(t.n);
 	return err;
 }

@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "ember/profile.h"
-#include "hash.h"
+#include "ember/idhash.h"
 
-/* Ids must stay below PROF_HASH_EMPTY. */
+/* Ids must stay below IDHASH_EMPTY. */
 #define PROF_MAX_IDS	((size_t)UINT32_MAX - 1)
 #define PROF_CHUNK_SIZE (64 * 1024)
 
@@ -39,26 +39,26 @@ struct prof_stack {
 struct profile {
 	struct prof_str *strs;
 	size_t nr_strs, cap_strs;
-	struct prof_hash str_index;
+	struct idhash str_index;
 	struct prof_chunk *chunks; /* newest first */
 
 	struct profile_frame *frames;
 	size_t nr_frames, cap_frames;
-	struct prof_hash frame_index;
+	struct idhash frame_index;
 
 	struct prof_stack *stacks;
 	size_t nr_stacks, cap_stacks;
 	uint32_t *pool;
 	size_t pool_len, pool_cap;
-	struct prof_hash stack_index;
+	struct idhash stack_index;
 
 	struct profile_task *tasks;
 	size_t nr_tasks, cap_tasks;
-	struct prof_hash task_index;
+	struct idhash task_index;
 
 	struct profile_sample *samples;
 	size_t nr_samples, cap_samples;
-	struct prof_hash sample_index;
+	struct idhash sample_index;
 
 	uint64_t total;
 	struct profile_meta meta;
@@ -96,11 +96,11 @@ struct profile *profile__new(void)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	prof_hash__init(&p->str_index);
-	prof_hash__init(&p->frame_index);
-	prof_hash__init(&p->stack_index);
-	prof_hash__init(&p->task_index);
-	prof_hash__init(&p->sample_index);
+	idhash__init(&p->str_index);
+	idhash__init(&p->frame_index);
+	idhash__init(&p->stack_index);
+	idhash__init(&p->task_index);
+	idhash__init(&p->sample_index);
 	if (profile__intern_n(p, "", 0) != 0) {
 		profile__free(p);
 		errno = ENOMEM;
@@ -115,16 +115,16 @@ void profile__free(struct profile *p)
 
 	if (!p)
 		return;
-	prof_hash__exit(&p->sample_index);
+	idhash__exit(&p->sample_index);
 	free(p->samples);
-	prof_hash__exit(&p->task_index);
+	idhash__exit(&p->task_index);
 	free(p->tasks);
-	prof_hash__exit(&p->stack_index);
+	idhash__exit(&p->stack_index);
 	free(p->pool);
 	free(p->stacks);
-	prof_hash__exit(&p->frame_index);
+	idhash__exit(&p->frame_index);
 	free(p->frames);
-	prof_hash__exit(&p->str_index);
+	idhash__exit(&p->str_index);
 	for (c = p->chunks; c; c = next) {
 		next = c->next;
 		free(c);
@@ -188,14 +188,14 @@ int64_t profile__intern_n(struct profile *p, const char *s, size_t len)
 
 	if (!s && len)
 		return -EINVAL;
-	hash = (uint32_t)prof_hash__bytes(s, len);
-	id = prof_hash__find(&p->str_index, hash, str__eq, p, &key);
-	if (id != PROF_HASH_EMPTY)
+	hash = (uint32_t)idhash__bytes(s, len);
+	id = idhash__find(&p->str_index, hash, str__eq, p, &key);
+	if (id != IDHASH_EMPTY)
 		return id;
 
 	if (p->nr_strs >= PROF_MAX_IDS)
 		return -E2BIG;
-	err = prof_hash__reserve(&p->str_index);
+	err = idhash__reserve(&p->str_index);
 	if (err)
 		return err;
 	err = array__reserve((void **)&p->strs, &p->cap_strs, p->nr_strs + 1, sizeof(*p->strs));
@@ -207,7 +207,7 @@ int64_t profile__intern_n(struct profile *p, const char *s, size_t len)
 	id = p->nr_strs++;
 	p->strs[id].s = copy;
 	p->strs[id].len = len;
-	prof_hash__insert(&p->str_index, hash, id);
+	idhash__insert(&p->str_index, hash, id);
 	return id;
 }
 
@@ -234,11 +234,11 @@ static uint32_t frame__hash(const struct profile_frame *f)
 {
 	uint64_t h = 0;
 
-	h = prof_hash__add(h, f->name);
-	h = prof_hash__add(h, ((uint64_t)f->module << 32) | f->file);
-	h = prof_hash__add(h, ((uint64_t)f->line << 32) | f->kind);
-	h = prof_hash__add(h, f->addr);
-	return (uint32_t)prof_hash__fmix(h);
+	h = idhash__add(h, f->name);
+	h = idhash__add(h, ((uint64_t)f->module << 32) | f->file);
+	h = idhash__add(h, ((uint64_t)f->line << 32) | f->kind);
+	h = idhash__add(h, f->addr);
+	return (uint32_t)idhash__fmix(h);
 }
 
 static bool frame__eq(const void *ctx, uint32_t id, const void *key)
@@ -263,13 +263,13 @@ int64_t profile__add_frame(struct profile *p, const struct profile_frame *f)
 	if (key.name >= p->nr_strs || key.module >= p->nr_strs || key.file >= p->nr_strs)
 		return -EINVAL;
 	hash = frame__hash(&key);
-	id = prof_hash__find(&p->frame_index, hash, frame__eq, p, &key);
-	if (id != PROF_HASH_EMPTY)
+	id = idhash__find(&p->frame_index, hash, frame__eq, p, &key);
+	if (id != IDHASH_EMPTY)
 		return id;
 
 	if (p->nr_frames >= PROF_MAX_IDS)
 		return -E2BIG;
-	err = prof_hash__reserve(&p->frame_index);
+	err = idhash__reserve(&p->frame_index);
 	if (err)
 		return err;
 	err = array__reserve((void **)&p->frames, &p->cap_frames, p->nr_frames + 1,
@@ -278,7 +278,7 @@ int64_t profile__add_frame(struct profile *p, const struct profile_frame *f)
 		return err;
 	id = p->nr_frames++;
 	p->frames[id] = key;
-	prof_hash__insert(&p->frame_index, hash, id);
+	idhash__insert(&p->frame_index, hash, id);
 	return id;
 }
 
@@ -345,14 +345,14 @@ int64_t profile__add_stack(struct profile *p, const uint32_t *frames, uint32_t n
 		if (frames[i] >= p->nr_frames)
 			return -EINVAL;
 	}
-	hash = (uint32_t)prof_hash__bytes(frames, (size_t)n * sizeof(uint32_t));
-	id = prof_hash__find(&p->stack_index, hash, stack__eq, p, &key);
-	if (id != PROF_HASH_EMPTY)
+	hash = (uint32_t)idhash__bytes(frames, (size_t)n * sizeof(uint32_t));
+	id = idhash__find(&p->stack_index, hash, stack__eq, p, &key);
+	if (id != IDHASH_EMPTY)
 		return id;
 
 	if (p->nr_stacks >= PROF_MAX_IDS)
 		return -E2BIG;
-	err = prof_hash__reserve(&p->stack_index);
+	err = idhash__reserve(&p->stack_index);
 	if (err)
 		return err;
 	err = array__reserve((void **)&p->stacks, &p->cap_stacks, p->nr_stacks + 1,
@@ -366,7 +366,7 @@ int64_t profile__add_stack(struct profile *p, const uint32_t *frames, uint32_t n
 	id = p->nr_stacks++;
 	p->stacks[id].off = off;
 	p->stacks[id].n = n;
-	prof_hash__insert(&p->stack_index, hash, id);
+	idhash__insert(&p->stack_index, hash, id);
 	return id;
 }
 
@@ -393,11 +393,11 @@ static uint32_t task__hash(const struct profile_task *t)
 {
 	uint64_t h = 0;
 
-	h = prof_hash__add(h, ((uint64_t)t->pid << 32) | t->tid);
-	h = prof_hash__add(h, ((uint64_t)t->comm << 32) | t->exe);
-	h = prof_hash__add(h, t->cgroup);
-	h = prof_hash__add(h, t->start_time);
-	return (uint32_t)prof_hash__fmix(h);
+	h = idhash__add(h, ((uint64_t)t->pid << 32) | t->tid);
+	h = idhash__add(h, ((uint64_t)t->comm << 32) | t->exe);
+	h = idhash__add(h, t->cgroup);
+	h = idhash__add(h, t->start_time);
+	return (uint32_t)idhash__fmix(h);
 }
 
 static bool task__eq(const void *ctx, uint32_t id, const void *key)
@@ -422,13 +422,13 @@ int64_t profile__add_task(struct profile *p, const struct profile_task *t)
 	if (key.comm >= p->nr_strs || key.exe >= p->nr_strs || key.cgroup >= p->nr_strs)
 		return -EINVAL;
 	hash = task__hash(&key);
-	id = prof_hash__find(&p->task_index, hash, task__eq, p, &key);
-	if (id != PROF_HASH_EMPTY)
+	id = idhash__find(&p->task_index, hash, task__eq, p, &key);
+	if (id != IDHASH_EMPTY)
 		return id;
 
 	if (p->nr_tasks >= PROF_MAX_IDS)
 		return -E2BIG;
-	err = prof_hash__reserve(&p->task_index);
+	err = idhash__reserve(&p->task_index);
 	if (err)
 		return err;
 	err = array__reserve((void **)&p->tasks, &p->cap_tasks, p->nr_tasks + 1, sizeof(*p->tasks));
@@ -436,7 +436,7 @@ int64_t profile__add_task(struct profile *p, const struct profile_task *t)
 		return err;
 	id = p->nr_tasks++;
 	p->tasks[id] = key;
-	prof_hash__insert(&p->task_index, hash, id);
+	idhash__insert(&p->task_index, hash, id);
 	return id;
 }
 
@@ -476,9 +476,9 @@ int profile__add_sample(struct profile *p, uint32_t stack, uint32_t task, uint64
 		return 0;
 	if (p->total > UINT64_MAX - count)
 		return -EOVERFLOW;
-	hash = (uint32_t)prof_hash__fmix(((uint64_t)stack << 32) | task);
-	id = prof_hash__find(&p->sample_index, hash, sample__eq, p, &key);
-	if (id != PROF_HASH_EMPTY) {
+	hash = (uint32_t)idhash__fmix(((uint64_t)stack << 32) | task);
+	id = idhash__find(&p->sample_index, hash, sample__eq, p, &key);
+	if (id != IDHASH_EMPTY) {
 		/* Cannot overflow: the total already holds this sample's count. */
 		p->samples[id].count += count;
 		p->total += count;
@@ -487,7 +487,7 @@ int profile__add_sample(struct profile *p, uint32_t stack, uint32_t task, uint64
 
 	if (p->nr_samples >= PROF_MAX_IDS)
 		return -E2BIG;
-	err = prof_hash__reserve(&p->sample_index);
+	err = idhash__reserve(&p->sample_index);
 	if (err)
 		return err;
 	err = array__reserve((void **)&p->samples, &p->cap_samples, p->nr_samples + 1,
@@ -497,7 +497,7 @@ int profile__add_sample(struct profile *p, uint32_t stack, uint32_t task, uint64
 	id = p->nr_samples++;
 	p->samples[id] = key;
 	p->total += count;
-	prof_hash__insert(&p->sample_index, hash, id);
+	idhash__insert(&p->sample_index, hash, id);
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 /*
- * A small open-addressing hash index (private to the profile model).
+ * A small open-addressing hash index from keys to dense ids, shared by the
+ * profile model and the writers that deduplicate (pprof, svg, speedscope).
  *
  * The index maps keys to dense ids; it never stores the keys themselves, only
  * a 32-bit hash and the id, so the caller keeps the keys in its own arrays and
@@ -7,8 +8,8 @@
  * Linear probing, power-of-two capacity, grown at 3/4 load; growing reuses the
  * stored hashes, so it never calls back into the caller.
  */
-#ifndef EMBER_PROFILE_HASH_H
-#define EMBER_PROFILE_HASH_H
+#ifndef EMBER_IDHASH_H
+#define EMBER_IDHASH_H
 
 #include <errno.h>
 #include <stdbool.h>
@@ -17,21 +18,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PROF_HASH_EMPTY UINT32_MAX
+#define IDHASH_EMPTY UINT32_MAX
 
-struct prof_hash_slot {
+struct idhash_slot {
 	uint32_t hash;
-	uint32_t id; /* PROF_HASH_EMPTY when the slot is free */
+	uint32_t id; /* IDHASH_EMPTY when the slot is free */
 };
 
-struct prof_hash {
-	struct prof_hash_slot *slots;
+struct idhash {
+	struct idhash_slot *slots;
 	size_t cap; /* 0 or a power of two */
 	size_t len;
 };
 
 /* Mixes @v into a well-spread 64-bit value (the murmur3 finalizer). */
-static inline uint64_t prof_hash__fmix(uint64_t v)
+static inline uint64_t idhash__fmix(uint64_t v)
 {
 	v ^= v >> 33;
 	v *= 0xff51afd7ed558ccdULL;
@@ -42,59 +43,58 @@ static inline uint64_t prof_hash__fmix(uint64_t v)
 }
 
 /* Folds @v into the running hash @h. */
-static inline uint64_t prof_hash__add(uint64_t h, uint64_t v)
+static inline uint64_t idhash__add(uint64_t h, uint64_t v)
 {
-	return (h ^ prof_hash__fmix(v + 0x9e3779b97f4a7c15ULL)) * 0x100000001b3ULL;
+	return (h ^ idhash__fmix(v + 0x9e3779b97f4a7c15ULL)) * 0x100000001b3ULL;
 }
 
-static inline uint64_t prof_hash__bytes(const void *data, size_t len)
+static inline uint64_t idhash__bytes(const void *data, size_t len)
 {
 	const unsigned char *s = data;
-	uint64_t h = 0xcbf29ce484222325ULL ^ prof_hash__fmix(len);
+	uint64_t h = 0xcbf29ce484222325ULL ^ idhash__fmix(len);
 	uint64_t v;
 
 	while (len >= 8) {
 		memcpy(&v, s, 8);
-		h = prof_hash__add(h, v);
+		h = idhash__add(h, v);
 		s += 8;
 		len -= 8;
 	}
 	if (len) {
 		v = 0;
 		memcpy(&v, s, len);
-		h = prof_hash__add(h, v);
+		h = idhash__add(h, v);
 	}
-	return prof_hash__fmix(h);
+	return idhash__fmix(h);
 }
 
-static inline void prof_hash__init(struct prof_hash *h)
+static inline void idhash__init(struct idhash *h)
 {
 	h->slots = NULL;
 	h->cap = 0;
 	h->len = 0;
 }
 
-static inline void prof_hash__exit(struct prof_hash *h)
+static inline void idhash__exit(struct idhash *h)
 {
 	free(h->slots);
-	prof_hash__init(h);
+	idhash__init(h);
 }
 
-static inline void prof_hash__place(struct prof_hash_slot *slots, size_t mask, uint32_t hash,
-				    uint32_t id)
+static inline void idhash__place(struct idhash_slot *slots, size_t mask, uint32_t hash, uint32_t id)
 {
 	size_t i = hash & mask;
 
-	while (slots[i].id != PROF_HASH_EMPTY)
+	while (slots[i].id != IDHASH_EMPTY)
 		i = (i + 1) & mask;
 	slots[i].hash = hash;
 	slots[i].id = id;
 }
 
 /* Makes room for one more entry. 0 or -ENOMEM. */
-static inline int prof_hash__reserve(struct prof_hash *h)
+static inline int idhash__reserve(struct idhash *h)
 {
-	struct prof_hash_slot *slots;
+	struct idhash_slot *slots;
 	size_t cap, i;
 
 	if ((h->len + 1) * 4 <= h->cap * 3)
@@ -106,10 +106,10 @@ static inline int prof_hash__reserve(struct prof_hash *h)
 	if (!slots)
 		return -ENOMEM;
 	for (i = 0; i < cap; i++)
-		slots[i].id = PROF_HASH_EMPTY;
+		slots[i].id = IDHASH_EMPTY;
 	for (i = 0; i < h->cap; i++) {
-		if (h->slots[i].id != PROF_HASH_EMPTY)
-			prof_hash__place(slots, cap - 1, h->slots[i].hash, h->slots[i].id);
+		if (h->slots[i].id != IDHASH_EMPTY)
+			idhash__place(slots, cap - 1, h->slots[i].hash, h->slots[i].id);
 	}
 	free(h->slots);
 	h->slots = slots;
@@ -119,29 +119,29 @@ static inline int prof_hash__reserve(struct prof_hash *h)
 
 /*
  * Returns the id of the entry with @hash for which @eq(@ctx, id, @key) holds,
- * or PROF_HASH_EMPTY.
+ * or IDHASH_EMPTY.
  */
-static inline uint32_t prof_hash__find(const struct prof_hash *h, uint32_t hash,
-				       bool (*eq)(const void *ctx, uint32_t id, const void *key),
-				       const void *ctx, const void *key)
+static inline uint32_t idhash__find(const struct idhash *h, uint32_t hash,
+				    bool (*eq)(const void *ctx, uint32_t id, const void *key),
+				    const void *ctx, const void *key)
 {
 	size_t mask = h->cap - 1;
 	size_t i;
 
 	if (!h->cap)
-		return PROF_HASH_EMPTY;
-	for (i = hash & mask; h->slots[i].id != PROF_HASH_EMPTY; i = (i + 1) & mask) {
+		return IDHASH_EMPTY;
+	for (i = hash & mask; h->slots[i].id != IDHASH_EMPTY; i = (i + 1) & mask) {
 		if (h->slots[i].hash == hash && eq(ctx, h->slots[i].id, key))
 			return h->slots[i].id;
 	}
-	return PROF_HASH_EMPTY;
+	return IDHASH_EMPTY;
 }
 
 /* Inserts @id; the caller reserved room and knows the key is absent. */
-static inline void prof_hash__insert(struct prof_hash *h, uint32_t hash, uint32_t id)
+static inline void idhash__insert(struct idhash *h, uint32_t hash, uint32_t id)
 {
-	prof_hash__place(h->slots, h->cap - 1, hash, id);
+	idhash__place(h->slots, h->cap - 1, hash, id);
 	h->len++;
 }
 
-#endif /* EMBER_PROFILE_HASH_H */
+#endif /* EMBER_IDHASH_H */
