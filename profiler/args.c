@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "ember/bpf_abi.h"
 #include "ember/units.h"
 
 int args__parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
@@ -72,4 +73,14 @@ bad:
 int args__parse_duration(const char *s, uint64_t *ns)
 {
 	return units__parse_duration(s, ns);
+}
+
+int args__parse_stack_size(const char *s, uint32_t *out)
+{
+	uint64_t v;
+
+	if (units__parse_size(s, &v) || v < EMBER_USTACK_MIN || v > EMBER_USTACK_MAX)
+		return -EINVAL;
+	*out = (uint32_t)v & ~7u;
+	return 0;
 }

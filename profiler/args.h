@@ -14,4 +14,7 @@ int args__parse_duration(const char *s, uint64_t *ns);
 /* A positive integer in [min, max]. 0 or -EINVAL. */
 int args__parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 
+/* --stack-size: "16K", "8192" ... within the dwarf-mode bounds, rounded down to 8 bytes. */
+int args__parse_stack_size(const char *s, uint32_t *out);
+
 #endif

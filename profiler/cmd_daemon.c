@@ -51,6 +51,8 @@ struct daemon_args {
 	const char *token_file;
 	const char *web_root;
 	bool no_kernel;
+	bool fp;	     /* --unwind fp; default dwarf */
+	uint32_t stack_size; /* --stack-size, dwarf mode */
 };
 
 struct daemon {
@@ -126,7 +128,10 @@ static void usage(FILE *f)
 		"                           'none' to disable\n"
 		"      --auth-token-file F  bearer token required for a non-loopback --listen\n"
 		"      --web-root DIR       serve the UI from DIR instead of the embedded copy\n"
-		"      --unwind fp          user stacks from frame pointers\n"
+		"      --unwind MODE        dwarf (default: user stacks unwound from DWARF CFI,\n"
+		"                           complete without frame pointers) or fp\n"
+		"      --stack-size SIZE    dwarf: bytes of stack copied per sample, 8K to 64K\n"
+		"                           (default 16K)\n"
 		"      --no-kernel          user stacks only\n"
 		"  -v, --verbose            more log output (repeat for debug)\n"
 		"  -h, --help               this help\n"
@@ -146,6 +151,7 @@ enum {
 	OPT_TOKEN,
 	OPT_WEB_ROOT,
 	OPT_UNWIND,
+	OPT_STACK_SIZE,
 	OPT_NO_KERNEL,
 };
 
@@ -161,6 +167,7 @@ static int parse_args(int argc, char **argv, struct daemon_args *a, int *verbosi
 		{"auth-token-file", required_argument, NULL, OPT_TOKEN},
 		{"web-root", required_argument, NULL, OPT_WEB_ROOT},
 		{"unwind", required_argument, NULL, OPT_UNWIND},
+		{"stack-size", required_argument, NULL, OPT_STACK_SIZE},
 		{"no-kernel", no_argument, NULL, OPT_NO_KERNEL},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -176,6 +183,7 @@ static int parse_args(int argc, char **argv, struct daemon_args *a, int *verbosi
 	a->retention_ns = 14 * 86400 * NS;
 	a->max_bytes = 2ULL << 30;
 	a->listen = "127.0.0.1:7070";
+	a->stack_size = EMBER_USTACK_DEFAULT;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "F:vh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -224,10 +232,19 @@ static int parse_args(int argc, char **argv, struct daemon_args *a, int *verbosi
 		case OPT_WEB_ROOT:
 			a->web_root = optarg;
 			break;
-		case OPT_UNWIND:
-			if (strcmp(optarg, "fp")) {
-				pr_err("--unwind: '%s' is not available in this version (fp)",
-				       optarg);
+		case OPT_UNWIND: {
+			bool dwarf;
+
+			if (prof_unwind__parse(optarg, &dwarf)) {
+				pr_err("--unwind: '%s' is not a mode (dwarf or fp)", optarg);
+				return 2;
+			}
+			a->fp = !dwarf;
+			break;
+		}
+		case OPT_STACK_SIZE:
+			if (args__parse_stack_size(optarg, &a->stack_size)) {
+				pr_err("--stack-size: '%s' is not a size from 8K to 64K", optarg);
 				return 2;
 			}
 			break;
@@ -357,6 +374,7 @@ static int close_window(struct daemon *d)
 
 	drain(d);
 	prof_sampler__lost(d->sampler, &now);
+	prof_collector__lost(d->coll, &now);
 	lost_delta(&m->lost, &now, &d->lost_seen);
 	d->lost_seen = now;
 	m->start_ns = d->win_start;
@@ -393,6 +411,8 @@ static void on_event(const struct ember_proc_event *ev, void *ctx)
 
 	switch (ev->type) {
 	case EMBER_EV_EXEC:
+		/* Stacks unwound before the exec are named with the old mappings. */
+		prof_collector__flush(d->coll);
 		prof_collector__forget(d->coll, ev->pid);
 		symbolizer__snapshot(d->sym, ev->pid);
 		break;
@@ -622,9 +642,12 @@ int prof_cmd_daemon(int argc, char **argv)
 	so.all = true;
 	so.kernel_stacks = !a.no_kernel;
 	so.user_stacks = true;
+	so.dwarf = !a.fp;
+	so.stack_size = a.stack_size;
 	d.sampler = prof_sampler__new(&so);
 	if (!d.sampler)
 		goto out;
+	prof_sampler__set_ustack_fn(d.sampler, prof_collector__ustack_fn, d.coll);
 
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -642,8 +665,8 @@ int prof_cmd_daemon(int argc, char **argv)
 	if (start_retention(&d))
 		goto out;
 	d.win_start = wall_ns();
-	pr_info("sampling every CPU at %u Hz into %s, %" PRIu64 " s windows", a.freq, a.db,
-		(uint64_t)(a.window_ns / NS));
+	pr_info("sampling every CPU at %u Hz (%s stacks) into %s, %" PRIu64 " s windows", a.freq,
+		a.fp ? "frame-pointer" : "DWARF-unwound", a.db, (uint64_t)(a.window_ns / NS));
 
 	next_drain = mono_ns() + DRAIN_INTERVAL_NS;
 	next_window = mono_ns() + a.window_ns;

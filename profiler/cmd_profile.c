@@ -114,10 +114,11 @@ static void usage(FILE *f)
 		"                           kernel: cheaper, but loses callers of code built\n"
 		"                           without them)\n"
 		"      --stack-size SIZE    dwarf: bytes of stack copied per sample, 8K to 64K\n"
-		"                           (default 16K); deeper stacks end in [truncated]\n"
+		"                           (default 16K); deeper stacks are marked [truncated]\n"
 		"      --per-thread         one stack root per thread: comm-TID\n"
 		"      --no-kernel          user stacks only\n"
-		"      --lines              append file:line to frames (folded) where DWARF has it\n"
+		"      --lines              append file:line to frames (folded) where DWARF has "
+		"it\n"
 		"      --debuginfod         fetch missing debug info from the servers in\n"
 		"                           DEBUGINFOD_URLS (off by default)\n"
 		"  -v, --verbose            more log output (repeat for debug)\n"
@@ -226,17 +227,12 @@ static int parse_args(int argc, char **argv, struct profile_args *a, int *verbos
 			a->fp = !dwarf;
 			break;
 		}
-		case OPT_STACK_SIZE: {
-			uint64_t v;
-
-			if (units__parse_size(optarg, &v) || v < EMBER_USTACK_MIN ||
-			    v > EMBER_USTACK_MAX) {
+		case OPT_STACK_SIZE:
+			if (args__parse_stack_size(optarg, &a->stack_size)) {
 				pr_err("--stack-size: '%s' is not a size from 8K to 64K", optarg);
 				return 2;
 			}
-			a->stack_size = (uint32_t)v & ~7u;
 			break;
-		}
 		case OPT_PER_THREAD:
 			a->per_thread = true;
 			break;

@@ -114,6 +114,27 @@ def test_daemon_export_ratio_and_restart():
         stop(wl)
 
 
+def test_daemon_unwinds_without_frame_pointers():
+    # the default --unwind dwarf gives complete stacks for a no-frame-pointer binary
+    d = tmpdir()
+    db = os.path.join(d, "nofp.db")
+    wl = start_workload("ratio_nofp", 0)
+    try:
+        p = start_daemon(db, freq="299")
+        wait_log(p, "DWARF-unwound")
+        time.sleep(3)
+        rc, err = stop_daemon(p)
+        assert rc == 0, err
+    finally:
+        stop(wl)
+    stacks = [(f, c) for f, c in export_folded(db, "--comm", "ratio_nofp")
+              if f[-1] in ("leaf_heavy", "leaf_light")]
+    total = sum(c for _, c in stacks)
+    full = sum(c for f, c in stacks if stack_has_chain(f, CHAIN + [f[-1]]))
+    assert total > 100, total
+    assert full >= 0.95 * total, (full, total, stacks[:3])
+
+
 def test_kill9_then_reopen():
     d = tmpdir()
     db = os.path.join(d, "k.db")
@@ -251,7 +272,8 @@ def main():
     c = Checks()
     c.run(test_export_usage_errors)
     require_bpf()
-    for t in (test_daemon_export_ratio_and_restart, test_kill9_then_reopen,
+    for t in (test_daemon_export_ratio_and_restart, test_daemon_unwinds_without_frame_pointers,
+              test_kill9_then_reopen,
               test_second_daemon_refused, test_corrupt_or_foreign_file_refused,
               test_disk_full_survives_and_resumes, test_daemon_serves_web_ui):
         c.run(t)
