@@ -107,7 +107,7 @@ static void usage(FILE *f)
 		"  -d, --duration TIME      stop after TIME (10, 2.5, 500ms, 2m, 1h); default:\n"
 		"                           until Ctrl-C or every target has exited\n"
 		"  -o, --output FILE        write here instead of standard output\n"
-		"  -f, --format FORMAT      folded (default)\n"
+		"  -f, --format FORMAT      folded (default), svg, html, pprof, speedscope, json\n"
 		"      --unwind MODE        how user stacks are walked: dwarf (default: a copy of\n"
 		"                           the stack unwound with the binaries' CFI, complete\n"
 		"                           without frame pointers) or fp (frame pointers, in the\n"
@@ -213,7 +213,10 @@ static int parse_args(int argc, char **argv, struct profile_args *a, int *verbos
 		case 'f':
 			a->format = fmt__parse_kind(optarg);
 			if (a->format < 0) {
-				pr_err("--format: unknown format '%s' (folded)", optarg);
+				pr_err("--format: unknown format '%s' (folded, svg, html, pprof, "
+				       "speedscope, "
+				       "json)",
+				       optarg);
 				return 2;
 			}
 			break;
@@ -290,6 +293,24 @@ static void refresh_pending(struct run *r)
 			r->pending[i] = r->pending[--r->n_pending];
 		else
 			i++;
+	}
+}
+
+/* "ember profile -- ./bench --size 1e6", "ember profile -p 12,34", "ember profile -a". */
+static void describe_target(const struct profile_args *a, char *buf, size_t size)
+{
+	size_t len = snprintf(buf, size, "ember profile");
+
+	if (a->all) {
+		snprintf(buf + len, size - len, " -a");
+	} else if (a->cmd) {
+		len += snprintf(buf + len, size - len, " --");
+		for (char **arg = a->cmd; *arg && len < size; arg++)
+			len += snprintf(buf + len, size - len, " %s", *arg);
+	} else {
+		len += snprintf(buf + len, size - len, " -p");
+		for (int i = 0; i < a->n_pids && len < size; i++)
+			len += snprintf(buf + len, size - len, "%s%u", i ? "," : " ", a->pids[i]);
 	}
 }
 
@@ -439,6 +460,7 @@ int prof_cmd_profile(int argc, char **argv)
 	struct prof_collector_opts co = {};
 	struct sym_options symo = {};
 	struct fmt_options fo = {};
+	char title[256];
 	struct run_output out = {};
 	struct run_status st = {};
 	struct sigaction sa = {};
@@ -577,6 +599,9 @@ int prof_cmd_profile(int argc, char **argv)
 
 	fo.per_thread = a.per_thread;
 	fo.lines = a.lines;
+	/* The SVG's title says what was profiled. */
+	describe_target(&a, title, sizeof(title));
+	fo.title = title;
 	err = fmt__write(r.prof, a.format, &fo, out.f);
 	if (err) {
 		pr_err("cannot write the %s profile: %s", fmt__kind_name(a.format), strerror(-err));

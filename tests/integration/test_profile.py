@@ -195,6 +195,15 @@ def test_short_command_symbolized():
     check_chain(parse_folded(open(out).read()))
 
 
+def test_svg_title_names_the_command():
+    out = os.path.join(tmpdir(), "run.svg")
+    r = ember("profile", "-F", "499", "-f", "svg", "-o", out, "--", workload("ratio_fp"), "60")
+    assert r.returncode == 0, r.stderr
+    svg = open(out).read()
+    assert f"ember profile -- {workload('ratio_fp')} 60" in svg
+    assert "leaf_heavy" in svg
+
+
 def test_per_thread():
     out = os.path.join(tmpdir(), "threads.folded")
     r = ember("profile", "--per-thread", "-F", "299", "-o", out, "--", workload("ratio_fp"),
@@ -212,7 +221,8 @@ def main():
     for t in (test_command_chain_and_ratio, test_stdout_and_grammar,
               test_pid_running_workload, test_pid_list_two_targets, test_all_sees_workload,
               test_kernel_frames, test_target_exits_mid_run, test_sigint_writes_output,
-              test_command_exit_status, test_command_children_followed, test_short_command_symbolized, test_per_thread):
+              test_command_exit_status, test_command_children_followed, test_short_command_symbolized, test_per_thread,
+              test_svg_title_names_the_command):
         c.run(t)
     c.finish()
 
