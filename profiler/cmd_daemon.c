@@ -33,6 +33,7 @@
 #include "ember/web.h"
 #include "args.h"
 #include "mmap_events.h"
+#include "pipeline.h"
 #include "run.h"
 
 #define DEFAULT_DB	   "/var/lib/ember/ember.db"
@@ -339,27 +340,10 @@ static void lost_delta(struct profile_lost *out, const struct profile_lost *now,
 		o[i] = n[i] - s[i];
 }
 
-static int collect_one(const struct prof_raw_sample *s, void *ctx)
-{
-	struct daemon *d = ctx;
-
-	return prof_collector__add(d->coll, s);
-}
-
 static void drain(struct daemon *d)
 {
-	int64_t n;
-	int err;
+	int64_t n = pipeline__drain(d->sampler, d->coll, d->sym, d->mev);
 
-	/* Mappings of processes started (and maybe gone) since the last read. */
-	if (d->mev)
-		prof_mmap_events__read(d->mev, d->sym);
-	n = prof_sampler__drain(d->sampler, collect_one, d);
-	err = prof_collector__flush(d->coll);
-	/* What ended before this drain has had its samples symbolized. */
-	symbolizer__window_done(d->sym);
-	if (n >= 0 && err < 0)
-		n = err;
 	if (n < 0)
 		pr_err("reading samples failed: %s", strerror((int)-n));
 }

@@ -32,6 +32,7 @@
 #include "ember/unwind.h"
 #include "args.h"
 #include "mmap_events.h"
+#include "pipeline.h"
 #include "run.h"
 
 #define DRAIN_INTERVAL_NS  1000000000ULL
@@ -335,28 +336,10 @@ static void on_event(const struct ember_proc_event *ev, void *ctx)
 	}
 }
 
-static int collect_one(const struct prof_raw_sample *s, void *ctx)
-{
-	struct run *r = ctx;
-
-	return prof_collector__add(r->coll, s);
-}
-
 static int drain(struct run *r)
 {
-	int64_t n;
-	int err;
+	int64_t n = pipeline__drain(r->sampler, r->coll, r->sym, r->mev);
 
-	/* Mappings of processes started (and maybe gone) since the last read. */
-	if (r->mev)
-		prof_mmap_events__read(r->mev, r->sym);
-	n = prof_sampler__drain(r->sampler, collect_one, r);
-	err = prof_collector__flush(r->coll);
-	/* What ended before this drain has had its samples symbolized. */
-	symbolizer__window_done(r->sym);
-
-	if (n >= 0 && err < 0)
-		n = err;
 	if (n < 0 && !r->drain_err) {
 		r->drain_err = (int)n;
 		pr_err("reading samples failed: %s", strerror((int)-n));
