@@ -531,6 +531,17 @@ static void log_status(struct daemon *d, uint64_t now_mono)
 
 /* ---- main ----------------------------------------------------------------- */
 
+/* Once a minute; EMBER_STATUS_SECONDS (tests) may ask for more often. */
+static uint64_t status_interval(void)
+{
+	const char *env = getenv("EMBER_STATUS_SECONDS");
+	uint32_t secs;
+
+	if (env && !args__parse_u32(env, 1, 3600, &secs))
+		return secs * NS;
+	return STATUS_INTERVAL_NS;
+}
+
 static int open_store(struct daemon *d)
 {
 	struct store_open_opts o = {.writer = true};
@@ -592,7 +603,7 @@ int prof_cmd_daemon(int argc, char **argv)
 	struct prof_collector_opts co = {.proc_facts = true};
 	struct sym_options symo = {};
 	struct sigaction sa = {};
-	uint64_t next_drain, next_window, next_status;
+	uint64_t next_drain, next_window, next_status, status_ns;
 	int verbosity = 0, ret = 1, err;
 
 	err = parse_args(argc, argv, &a, &verbosity);
@@ -654,7 +665,8 @@ int prof_cmd_daemon(int argc, char **argv)
 
 	next_drain = mono_ns() + DRAIN_INTERVAL_NS;
 	next_window = mono_ns() + a.window_ns;
-	next_status = mono_ns() + STATUS_INTERVAL_NS;
+	status_ns = status_interval();
+	next_status = mono_ns() + status_ns;
 	d.last_status_wall = mono_ns();
 	d.last_cpu_ns = cpu_ns();
 	while (!stop_signal) {
@@ -679,7 +691,7 @@ int prof_cmd_daemon(int argc, char **argv)
 		}
 		if (t >= next_status) {
 			log_status(&d, t);
-			next_status = t + STATUS_INTERVAL_NS;
+			next_status = t + status_ns;
 		}
 	}
 

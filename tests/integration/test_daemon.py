@@ -135,6 +135,25 @@ def test_daemon_unwinds_without_frame_pointers():
     assert full >= 0.95 * total, (full, total, stacks[:3])
 
 
+def test_status_log_and_journal_format():
+    d = tmpdir()
+    db = os.path.join(d, "status.db")
+    env = dict(os.environ, EMBER_STATUS_SECONDS="1", JOURNAL_STREAM="8:1234")
+    p = subprocess.Popen([EMBER, "daemon", "--db", db, "--window", "1", "--listen", "none"],
+                         stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = wait_log(p, "status:")
+    finally:
+        rc, err = stop_daemon(p)
+    assert rc == 0, err
+    status = lines[-1]
+    # journald priorities instead of the "ember: info:" prefix
+    assert status.startswith("<6>status: samples "), status
+    for field in ("stored", "windows", "queued", "dropped", "lost", "RSS", "KiB", "CPU"):
+        assert field in status, (field, status)
+    assert all(l.startswith("<") for l in lines), lines
+
+
 def test_kill9_then_reopen():
     d = tmpdir()
     db = os.path.join(d, "k.db")
@@ -273,7 +292,7 @@ def main():
     c.run(test_export_usage_errors)
     require_bpf()
     for t in (test_daemon_export_ratio_and_restart, test_daemon_unwinds_without_frame_pointers,
-              test_kill9_then_reopen,
+              test_kill9_then_reopen, test_status_log_and_journal_format,
               test_second_daemon_refused, test_corrupt_or_foreign_file_refused,
               test_disk_full_survives_and_resumes, test_daemon_serves_web_ui):
         c.run(t)
