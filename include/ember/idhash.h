@@ -54,16 +54,19 @@ static inline uint64_t idhash__bytes(const void *data, size_t len)
 	uint64_t h = 0xcbf29ce484222325ULL ^ idhash__fmix(len);
 	uint64_t v;
 
+	/* One multiply per word; the final mix spreads what the words left. */
 	while (len >= 8) {
 		memcpy(&v, s, 8);
-		h = idhash__add(h, v);
+		h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
 		s += 8;
 		len -= 8;
 	}
 	if (len) {
 		v = 0;
 		memcpy(&v, s, len);
-		h = idhash__add(h, v);
+		h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
 	}
 	return idhash__fmix(h);
 }
