@@ -25,6 +25,7 @@ Usage: sudo bench/unwind_bench.py [--build DIR] [--seconds S] [--freq HZ]
 bench/run can call bench_unwind(ctx, reps) and add the result to its list.
 """
 import argparse
+import datetime
 import os
 import re
 import resource
@@ -241,8 +242,31 @@ def bench_unwind(ctx, reps):
             "rows": rows}
 
 
-def to_markdown(res):
+def machine():
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} CPUs, kernel {os.uname().release}"
+
+
+def to_markdown(res, argv=()):
     out = [SECTION, "", f"Measured: `{res['cmd']}`", "",
+           f"- `sudo bench/unwind_bench.py {' '.join(argv)}` on {machine()}, "
+           f"{datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')};",
+           "  medians over interleaved repetitions, every tool on the same running process.",
+           "- Completeness: the outermost frame is followed by libc's `__libc_start_main`",
+           "  (so it is `_start`), judged alike for ember's folded output and `perf script`.",
+           "- Per-sample costs are marginal (a -F high run minus a -F low run), so one-time",
+           "  and per-second costs cancel for both tools. ember's userspace figure is its",
+           "  whole process (unwind, count, symbolize, write); \"unwind alone\" is the CPU of",
+           "  the snapshot callback. perf's is `perf script` on the same number of samples.",
+           "- Bytes: ember copies the stack from sp up to 16 KiB or the top of the stack",
+           "  mapping (plus a 64-byte header); perf's dwarf mode copies 8 KiB per sample.", "",
            "| " + " | ".join(res["header"]) + " |", "|" + "---|" * len(res["header"])]
     out += ["| " + " | ".join(row) + " |" for row in res["rows"]]
     return "\n".join(out) + "\n"
@@ -277,7 +301,7 @@ def main():
            "perf": shutil.which("perf") is not None,
            "freq": args.freq, "seconds": args.seconds, "low_freq": args.low_freq}
     res = bench_unwind(ctx, args.reps)
-    md = to_markdown(res)
+    md = to_markdown(res, sys.argv[1:])
     print(md)
     if args.write:
         write_section(md)

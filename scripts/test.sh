@@ -28,4 +28,6 @@ echo "== fuzz targets (libFuzzer, bounded runs over the seed corpora and fresh i
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DEMBER_FUZZ=ON -DEMBER_PROFILER=OFF
 cmake --build build-fuzz -j"$jobs"
 (cd build-fuzz && ctest --output-on-failure --no-tests=error -L fuzz)
+echo "== benchmarks still run (bench/run --quick --check: numbers produced, no timing asserted)"
+bench/run --quick --check --build build
 echo "== all tests passed"
