@@ -295,6 +295,7 @@ static __always_inline int snapshot(struct bpf_perf_event_data *ctx, struct embe
 		sc->hdr.flags |= EMBER_USF_USER_FAULT;
 	sc->hdr.stack_len = len;
 	sc->hdr._pad = 0;
+	sc->hdr.time_ns = bpf_ktime_get_ns();
 
 	sc->hdr.nr_kips = 0;
 	if (kernel_stacks) {

@@ -389,6 +389,15 @@ static int close_window(struct daemon *d)
 	return 0;
 }
 
+/* Before snapshots are unwound: the mappings their processes made first. */
+static void read_mappings(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	if (d->mev)
+		prof_mmap_events__read(d->mev, d->sym);
+}
+
 static void on_event(const struct ember_proc_event *ev, void *ctx)
 {
 	struct daemon *d = ctx;
@@ -643,6 +652,7 @@ int prof_cmd_daemon(int argc, char **argv)
 	if (!d.sampler)
 		goto out;
 	prof_sampler__set_ustack_fn(d.sampler, prof_collector__ustack_fn, d.coll);
+	prof_sampler__set_ustack_prepare(d.sampler, read_mappings, &d);
 
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);

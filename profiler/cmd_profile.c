@@ -315,6 +315,15 @@ static void describe_target(const struct profile_args *a, char *buf, size_t size
 	}
 }
 
+/* Before snapshots are unwound: the mappings their processes made first. */
+static void read_mappings(void *ctx)
+{
+	struct run *r = ctx;
+
+	if (r->mev)
+		prof_mmap_events__read(r->mev, r->sym);
+}
+
 static void on_event(const struct ember_proc_event *ev, void *ctx)
 {
 	struct run *r = ctx;
@@ -491,6 +500,7 @@ int prof_cmd_profile(int argc, char **argv)
 	if (!r.sampler)
 		goto out_free;
 	prof_sampler__set_ustack_fn(r.sampler, prof_collector__ustack_fn, r.coll);
+	prof_sampler__set_ustack_prepare(r.sampler, read_mappings, &r);
 
 	if (a.cmd) {
 		r.child = run__spawn_stopped(a.cmd);

@@ -55,6 +55,9 @@ struct prof_sampler {
 	struct ring_buffer *urb; /* dwarf mode: snapshots */
 	prof_ustack_fn ustack_fn;
 	void *ustack_ctx;
+	void (*prepare_fn)(void *ctx); /* before snapshots are handed over */
+	void *prepare_ctx;
+	uint64_t prepared_ns; /* CLOCK_MONOTONIC when prepare_fn last started */
 	uint64_t ustack_cpu_ns; /* thread CPU time spent consuming snapshots */
 	int ncpus_possible;
 	/* drain scratch */
@@ -235,6 +238,20 @@ void prof_sampler__set_ustack_fn(struct prof_sampler *s, prof_ustack_fn fn, void
 	s->ustack_ctx = ctx;
 }
 
+void prof_sampler__set_ustack_prepare(struct prof_sampler *s, void (*fn)(void *ctx), void *ctx)
+{
+	s->prepare_fn = fn;
+	s->prepare_ctx = ctx;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 /* One snapshot record (layout in ember/bpf_abi.h) -> the ustack callback. */
 static int handle_ustack(void *ctx, void *data, size_t size)
 {
@@ -261,6 +278,15 @@ static int handle_ustack(void *ctx, void *data, size_t size)
 	u.kips = (const uint64_t *)(u.stack + h->stack_len);
 	u.nk = h->nr_kips;
 	u.flags = h->flags;
+	/*
+	 * Whatever the process did before the tick (exec, mmap) was written
+	 * before the snapshot: one read started after the tick sees it. The ring
+	 * is consumed while it fills, so the check is per record.
+	 */
+	if (s->prepare_fn && h->time_ns >= s->prepared_ns) {
+		s->prepared_ns = mono_ns();
+		s->prepare_fn(s->prepare_ctx);
+	}
 	/* A failing callback must not stall the ring: the error is its to count. */
 	s->ustack_fn(&u, s->ustack_ctx);
 	return 0;

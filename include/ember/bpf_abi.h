@@ -91,7 +91,8 @@ struct ember_ustack_hdr {
 	__u16 nr_kips;	  /* kernel ips after the stack bytes */
 	__u16 flags;	  /* enum ember_ustack_flags */
 	__u32 _pad;
+	__u64 time_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) when the tick fired */
 };
-_Static_assert(sizeof(struct ember_ustack_hdr) == 64, "ember_ustack_hdr layout");
+_Static_assert(sizeof(struct ember_ustack_hdr) == 72, "ember_ustack_hdr layout");
 
 #endif /* EMBER_BPF_ABI_H */

@@ -96,6 +96,13 @@ void prof_sampler__stop(struct prof_sampler *s);
  */
 void prof_sampler__set_ustack_fn(struct prof_sampler *s, prof_ustack_fn fn, void *ctx);
 /*
+ * dwarf mode: called (with @ctx) each time before queued snapshots are
+ * handed over, to read what was written before them elsewhere: the mmap
+ * events naming the code a snapshot's stack runs through (a process's new
+ * libraries would otherwise be unknown to its first snapshots).
+ */
+void prof_sampler__set_ustack_prepare(struct prof_sampler *s, void (*fn)(void *ctx), void *ctx);
+/*
  * Waits up to @timeout_ms for process events and hands each to @fn; in dwarf
  * mode also hands every queued snapshot to the ustack callback.
  */
