@@ -365,6 +365,15 @@ static void log_unwind_stats(struct run *r)
 	if (!prof_sampler__prog_stats(r->sampler, &runs, &run_ns) && runs)
 		pr_info("BPF sampling program: %" PRIu64 " runs, %" PRIu64 " ns per run", runs,
 			run_ns / runs);
+	if (r->mev) {
+		struct prof_mmap_events_stats ms;
+
+		prof_mmap_events__stats(r->mev, &ms);
+		pr_info("process events: %" PRIu64 " mmaps, %" PRIu64 " execs, %" PRIu64
+			" forks, %" PRIu64 " exits; %" PRIu64 " of other processes skipped, %" PRIu64
+			" lost",
+			ms.mmaps, ms.execs, ms.forks, ms.exits, ms.skipped, ms.lost);
+	}
 	if (r->a->fp)
 		return;
 	prof_collector__unwind_stats(r->coll, &us);
@@ -531,6 +540,13 @@ int prof_cmd_profile(int argc, char **argv)
 	r.mev = prof_mmap_events__new(&(struct prof_mmap_events_opts){.pages = 128});
 	if (!r.mev)
 		pr_warn("short-lived processes may be unnamed: process events are unavailable");
+	/* Only the targets' (and a command's children's) mappings matter. */
+	for (err = 0, i = 0; r.mev && !a.all && !err && i < (r.child ? 1 : a.n_pids); i++)
+		err = prof_mmap_events__follow(r.mev, r.child ? (uint32_t)r.child : a.pids[i]);
+	if (err) {
+		pr_err("cannot follow the target processes: %s", strerror(-err));
+		goto out_free;
+	}
 	if (prof_sampler__start(r.sampler))
 		goto out_free;
 	pr_info("sampling started at %u Hz", a.freq);

@@ -11,8 +11,11 @@
  *   FORK of a process         symbolizer__fork (threads are ignored)
  *   EXIT of a process leader  symbolizer__exit
  * A LOST record is counted; the symbolizer then reads /proc on a miss.
+ * Once pids are followed (prof_mmap_events__follow), records of other
+ * processes are skipped before they cost the symbolizer anything.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
 #include <stdlib.h>
@@ -53,6 +56,9 @@ struct prof_mmap_events {
 	struct me_rec *recs;
 	size_t n_recs, cap_recs;
 	struct prof_mmap_events_stats stats;
+	/* followed pids: open addressing, 0 = free slot; cap 0 = every process */
+	uint32_t *follow;
+	size_t follow_cap, follow_len;
 };
 
 /* The part of a record after its fixed fields: the sample_id trailer. */
@@ -164,7 +170,49 @@ void prof_mmap_events__free(struct prof_mmap_events *me)
 	free(me->rings);
 	free(me->buf);
 	free(me->recs);
+	free(me->follow);
 	free(me);
+}
+
+static size_t follow__slot(const uint32_t *set, size_t cap, uint32_t pid)
+{
+	size_t i = (size_t)(pid * 0x9e3779b1u) & (cap - 1);
+
+	while (set[i] && set[i] != pid)
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
+static bool me__followed(const struct prof_mmap_events *me, uint32_t pid)
+{
+	return !me->follow_cap || me->follow[follow__slot(me->follow, me->follow_cap, pid)] == pid;
+}
+
+int prof_mmap_events__follow(struct prof_mmap_events *me, uint32_t pid)
+{
+	size_t i;
+
+	if (!pid)
+		return 0;
+	if ((me->follow_len + 1) * 2 > me->follow_cap) {
+		size_t cap = me->follow_cap ? me->follow_cap * 2 : 64;
+		uint32_t *set = calloc(cap, sizeof(*set));
+
+		if (!set)
+			return -ENOMEM;
+		for (i = 0; i < me->follow_cap; i++)
+			if (me->follow[i])
+				set[follow__slot(set, cap, me->follow[i])] = me->follow[i];
+		free(me->follow);
+		me->follow = set;
+		me->follow_cap = cap;
+	}
+	i = follow__slot(me->follow, me->follow_cap, pid);
+	if (!me->follow[i]) {
+		me->follow[i] = pid;
+		me->follow_len++;
+	}
+	return 0;
 }
 
 int prof_mmap_events__fd(const struct prof_mmap_events *me)
@@ -295,6 +343,10 @@ static int me__dispatch(struct prof_mmap_events *me, const char *rec, struct sym
 		m.path = (char *)(body + fixed);
 		if (!v[0] || v[0] == UINT32_MAX)
 			return 0; /* the kernel's own */
+		if (!me__followed(me, v[0])) {
+			me->stats.skipped++;
+			return 0;
+		}
 		me->stats.mmaps++;
 		return symbolizer__mmap(s, v[0], &m);
 	}
@@ -302,6 +354,10 @@ static int me__dispatch(struct prof_mmap_events *me, const char *rec, struct sym
 		if (blen < 8 || !(h->misc & PERF_RECORD_MISC_COMM_EXEC))
 			return 0;
 		memcpy(v, body, 8);
+		if (!me__followed(me, v[0])) {
+			me->stats.skipped++;
+			return 0;
+		}
 		me->stats.execs++;
 		return symbolizer__exec(s, v[0]);
 	case PERF_RECORD_FORK:
@@ -310,10 +366,24 @@ static int me__dispatch(struct prof_mmap_events *me, const char *rec, struct sym
 			return 0;
 		memcpy(v, body, 16); /* pid, ppid, tid, ptid */
 		if (h->type == PERF_RECORD_FORK) {
+			int err;
+
 			if (v[0] == v[1])
 				return 0; /* a new thread */
+			if (!me__followed(me, v[1])) {
+				me->stats.skipped++;
+				return 0;
+			}
+			/* A followed process's children are followed. */
+			err = me->follow_cap ? prof_mmap_events__follow(me, v[0]) : 0;
+			if (err)
+				return err;
 			me->stats.forks++;
 			return symbolizer__fork(s, v[1], v[0]);
+		}
+		if (!me__followed(me, v[0])) {
+			me->stats.skipped++;
+			return 0;
 		}
 		if (v[0] == v[2]) {
 			me->stats.exits++;

@@ -26,7 +26,8 @@ struct prof_mmap_events_opts {
 struct prof_mmap_events_stats {
 	uint64_t records; /* records handed to the symbolizer */
 	uint64_t mmaps, execs, forks, exits;
-	uint64_t lost; /* records the kernel dropped (ring buffer full) */
+	uint64_t lost;	   /* records the kernel dropped (ring buffer full) */
+	uint64_t skipped; /* records of processes not followed */
 };
 
 struct prof_mmap_events;
@@ -41,6 +42,13 @@ int prof_mmap_events__fd(const struct prof_mmap_events *me);
  * time, to @s. Returns the number of records or -errno.
  */
 int prof_mmap_events__read(struct prof_mmap_events *me, struct symbolizer *s);
+/*
+ * Restricts the records handed over to those of @pid, and of the processes
+ * it forks from then on (followed too). Until the first call every process
+ * is followed (ember profile -a, the daemon); a one-process profile on a busy
+ * host would otherwise track every other program's mappings. 0 or -ENOMEM.
+ */
+int prof_mmap_events__follow(struct prof_mmap_events *me, uint32_t pid);
 void prof_mmap_events__stats(const struct prof_mmap_events *me, struct prof_mmap_events_stats *out);
 
 #endif /* EMBER_PROFILER_MMAP_EVENTS_H */

@@ -6,6 +6,7 @@ that exits with samples still queued, and the options."""
 import os
 import re
 import shutil
+import subprocess
 
 from ember_it import (Checks, ember, parse_folded, require_bpf, start_workload, stop,
                       stack_has_chain, summary_total, tmpdir, workload)
@@ -189,6 +190,25 @@ def test_exit_with_samples_queued():
                      user_frames(f)[0] == "_start") >= 0.99, leaves[:3]
 
 
+def test_other_processes_not_followed():
+    # A one-process profile reads the mapping events of its target only: the
+    # programs another shell starts meanwhile are counted as skipped, and the
+    # target's stacks stay complete.
+    busy = subprocess.Popen(["sh", "-c", "while :; do /bin/true; done"])
+    try:
+        stacks, err = profile_pid("ratio_nofp", 0, extra=("-v",), seconds="2")
+    finally:
+        busy.kill()
+        busy.wait()
+    m = re.search(r"process events: (\d+) mmaps, \d+ execs, (\d+) forks, \d+ exits; "
+                  r"(\d+) of other processes skipped", err)
+    assert m, err
+    mmaps, forks, skipped = map(int, m.groups())
+    assert skipped > 0 and mmaps == 0 and forks == 0, m.group(0)
+    stacks = own(stacks, "ratio_nofp")
+    assert share(stacks, lambda f: user_frames(f)[0] == "_start") == 1.0, stacks[:3]
+
+
 def test_options():
     for bad in (["--unwind", "lbr"], ["--stack-size", "4K"], ["--stack-size", "128K"],
                 ["--stack-size", "lots"]):
@@ -212,7 +232,8 @@ def main():
     for t in (test_nofp_complete_and_ratio, test_frameless_leaf_keeps_caller,
               test_python_reaches_interpreter_main, test_vdso_frames, test_deep_recursion_truncated,
               test_signal_handler_frames, test_dlopen_nofp_library,
-              test_jit_through_frame_pointer, test_exit_with_samples_queued, test_options):
+              test_jit_through_frame_pointer, test_exit_with_samples_queued,
+              test_other_processes_not_followed, test_options):
         c.run(t)
     c.finish()
 
