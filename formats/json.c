@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "ember/formats.h"
+#include "ember/mem.h"
 #include "ember/profile.h"
 #include "json_int.h"
 
@@ -83,26 +84,6 @@ static uint64_t mix64(uint64_t v)
 	return v;
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap = *cap ? *cap : 64;
-	void *n;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need) {
-		if (ncap > SIZE_MAX / 2 / size)
-			return -ENOMEM;
-		ncap *= 2;
-	}
-	n = realloc(*arr, ncap * size);
-	if (!n)
-		return -ENOMEM;
-	*arr = n;
-	*cap = ncap;
-	return 0;
-}
-
 /* ---- strings and functions --------------------------------------------- */
 
 static int64_t map_str(struct fmt_tree *t, struct src_map *m, uint32_t id)
@@ -129,7 +110,8 @@ static int64_t add_func(struct fmt_tree *t, uint32_t name, uint32_t module, uint
 	if (id < 0)
 		return id;
 	if ((size_t)id >= t->nr_funcs) {
-		err = grow((void **)&t->funcs, &t->cap_funcs, (size_t)id + 1, sizeof(*t->funcs));
+		err = mem__grow((void **)&t->funcs, &t->cap_funcs, (size_t)id + 1,
+				sizeof(*t->funcs));
 		if (err)
 			return err;
 		memset(&t->funcs[t->nr_funcs], 0,
@@ -203,7 +185,7 @@ static int64_t new_node(struct fmt_tree *t, uint32_t parent, uint32_t func)
 
 	if (t->nr_b >= NONE - 1)
 		return -E2BIG;
-	err = grow((void **)&t->b, &t->cap_b, t->nr_b + 1, sizeof(*t->b));
+	err = mem__grow((void **)&t->b, &t->cap_b, t->nr_b + 1, sizeof(*t->b));
 	if (err)
 		return err;
 	n = &t->b[t->nr_b];
@@ -482,7 +464,7 @@ static int by_label(const void *a, const void *b, void *arg)
 
 static int push_out(struct fmt_tree *t, size_t *cap, const struct fmt_tree_node *n)
 {
-	int err = grow((void **)&t->out, cap, t->nr_out + 1, sizeof(*t->out));
+	int err = mem__grow((void **)&t->out, cap, t->nr_out + 1, sizeof(*t->out));
 
 	if (err)
 		return err;
@@ -556,7 +538,7 @@ static int layout_children(struct fmt_tree *t, const bool *keep, uint32_t **src,
 			}
 			err = push_out(t, cap_out, &o);
 			if (!err)
-				err = grow((void **)src, cap_src, t->nr_out, sizeof(**src));
+				err = mem__grow((void **)src, cap_src, t->nr_out, sizeof(**src));
 			if (err)
 				return err;
 			(*src)[t->nr_out - 1] = k < nk ? kids[k] : NONE;
@@ -580,15 +562,15 @@ static int layout(struct fmt_tree *t, const bool *keep)
 	fill_out(t, 0, 0, 0, &o);
 	err = push_out(t, &cap_out, &o);
 	if (!err)
-		err = grow((void **)&src, &cap_src, 1, sizeof(*src));
+		err = mem__grow((void **)&src, &cap_src, 1, sizeof(*src));
 	if (err)
 		goto out;
 	src[0] = 0;
 	t->depth = 0;
 	while (lo < t->nr_out) {
 		hi = t->nr_out;
-		err = grow((void **)&t->level_start, &cap_lv, t->depth + 2,
-			   sizeof(*t->level_start));
+		err = mem__grow((void **)&t->level_start, &cap_lv, t->depth + 2,
+				sizeof(*t->level_start));
 		if (err)
 			goto out;
 		t->level_start[t->depth] = lo;

@@ -25,8 +25,9 @@
 #include <zlib.h>
 
 #include "ember/formats.h"
-#include "ember/profile.h"
 #include "ember/idhash.h"
+#include "ember/mem.h"
+#include "ember/profile.h"
 #include "protobuf.h"
 #include "text.h"
 
@@ -147,27 +148,6 @@ struct pp_ctx {
 	size_t stack_pool_len, stack_pool_cap;
 };
 
-/* Grows *@arr (elements of @size) to hold @need; 0 or -ENOMEM. */
-static int grow(void **arr, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap = *cap ? *cap : 64;
-	void *narr;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need) {
-		if (ncap > SIZE_MAX / 2 / size)
-			return -ENOMEM;
-		ncap *= 2;
-	}
-	narr = realloc(*arr, ncap * size);
-	if (!narr)
-		return -ENOMEM;
-	*arr = narr;
-	*cap = ncap;
-	return 0;
-}
-
 /* String table index of profile string @id, adding it on first use. */
 static uint32_t pp_str(struct pp_ctx *c, uint32_t id)
 {
@@ -201,7 +181,8 @@ static uint32_t pp_func(struct pp_ctx *c, uint32_t fid)
 	id = idhash__find(&c->func_index, hash, func__eq, c, &key);
 	if (id == IDHASH_EMPTY) {
 		if (idhash__reserve(&c->func_index) ||
-		    grow((void **)&c->funcs, &c->cap_funcs, c->nr_funcs + 1, sizeof(*c->funcs)))
+		    mem__grow((void **)&c->funcs, &c->cap_funcs, c->nr_funcs + 1,
+			      sizeof(*c->funcs)))
 			return 0;
 		id = (uint32_t)c->nr_funcs++;
 		c->funcs[id] = key;
@@ -218,7 +199,7 @@ static uint32_t pp_map(struct pp_ctx *c, uint32_t module)
 
 	if (c->module_map[module])
 		return c->module_map[module];
-	if (grow((void **)&c->maps, &c->cap_maps, c->nr_maps + 1, sizeof(*c->maps)))
+	if (mem__grow((void **)&c->maps, &c->cap_maps, c->nr_maps + 1, sizeof(*c->maps)))
 		return 0;
 	m = &c->maps[c->nr_maps++];
 	memset(m, 0, sizeof(*m));
@@ -259,9 +240,9 @@ static uint32_t pp_loc(struct pp_ctx *c, const uint32_t *frames, uint32_t n)
 		return id + 1;
 
 	if (idhash__reserve(&c->loc_index) ||
-	    grow((void **)&c->locs, &c->cap_locs, c->nr_locs + 1, sizeof(*c->locs)) ||
-	    grow((void **)&c->loc_pool, &c->loc_pool_cap, c->loc_pool_len + n,
-		 sizeof(*c->loc_pool)))
+	    mem__grow((void **)&c->locs, &c->cap_locs, c->nr_locs + 1, sizeof(*c->locs)) ||
+	    mem__grow((void **)&c->loc_pool, &c->loc_pool_cap, c->loc_pool_len + n,
+		      sizeof(*c->loc_pool)))
 		return 0;
 	for (i = 0; i < n; i++) {
 		if (!pp_func(c, frames[i]))
@@ -313,8 +294,8 @@ static int pp_stack(struct pp_ctx *c, uint32_t sid)
 	if (s->done)
 		return 0;
 	frames = profile__stack(c->p, sid, &n);
-	if (grow((void **)&c->stack_pool, &c->stack_pool_cap, c->stack_pool_len + n,
-		 sizeof(*c->stack_pool)))
+	if (mem__grow((void **)&c->stack_pool, &c->stack_pool_cap, c->stack_pool_len + n,
+		      sizeof(*c->stack_pool)))
 		return -ENOMEM;
 	s->off = c->stack_pool_len;
 	s->n = 0;
