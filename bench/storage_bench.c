@@ -477,6 +477,25 @@ static void dbstat(const char *path)
 	sqlite3_close(db);
 }
 
+/* Bytes of the sample blobs alone (the data column), without SQLite's pages around them. */
+static long long blob_bytes(const char *path)
+{
+	long long n = -1;
+	sqlite3_stmt *s;
+	sqlite3 *db;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(db, "SELECT sum(length(data)) FROM windows", -1, &s, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(s) == SQLITE_ROW)
+			n = sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+	}
+	sqlite3_close(db);
+	return n;
+}
+
 static void cleanup(const char *dir, const char *path)
 {
 	static const char *const sfx[] = {"", "-wal", "-shm", ".lock"};
@@ -518,6 +537,7 @@ int main(int argc, char **argv)
 	char dir[] = "/tmp/ember-storage-bench-XXXXXX", path[512] = "", err[512];
 	double t_write = 0, t0, t[16], t_max = 0, t_pack;
 	off_t unpacked;
+	long long packed_blobs;
 	bool no_folded = false;
 	char span[32];
 	struct store_filter f = {0};
@@ -617,6 +637,7 @@ int main(int argc, char **argv)
 	store__close(st);
 	if (stat(path, &sb))
 		return 1;
+	packed_blobs = blob_bytes(path);
 
 	printf("Synthetic run: %" PRIu64 " windows of 10 s (%s), %" PRIu64
 	       " samples (%.0f a window), %u processes (+%u short-lived), %u distinct stacks, %u "
@@ -628,6 +649,8 @@ int main(int argc, char **argv)
 	       (long long)sb.st_size, (double)sb.st_size / (double)samples);
 	printf("| ember database, one row per window (before packing) | %lld | %.3f |\n",
 	       (long long)unpacked, (double)unpacked / (double)samples);
+	printf("| sample blobs alone, hours packed (the data column) | %lld | %.3f |\n",
+	       packed_blobs, (double)packed_blobs / (double)samples);
 	if (!no_folded) {
 		printf("| folded text, one file per window | %" PRIu64 " | %.2f |\n", folded,
 		       (double)folded / (double)samples);

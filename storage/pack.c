@@ -1,10 +1,12 @@
 /*
  * Packing (store__pack, run by store__retain): once a UTC hour has ended, the
  * rows of its windows are replaced by one row that holds them all, each
- * window whole (span, frequency, lost counters, samples), in one zstd frame.
- * Nothing is lost; the hour costs one row, one index entry and one frame
- * instead of 360, and zstd sees an hour of rows at once. docs/storage.md
- * describes the packed blob.
+ * window whole (span, frequency, lost counters, samples), in one zstd frame of
+ * encoding STORE_BLOB_COLS: the hour's (task, stack) pairs once, then for each
+ * pair the windows it appears in and its counts there. Nothing is lost; the
+ * hour costs one row, one index entry and one frame instead of 360, and a pair
+ * seen in many windows costs a few bits a window. docs/storage.md describes
+ * the blob.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -14,31 +16,23 @@
 
 #include "store_int.h"
 
-/* Big frames need not the slowest level: 15 is within 1% of 19, 3x faster. */
-#define STORE_PACK_LEVEL 15
-/* Series listed by use at the head of a packed row's table (see pack__table). */
-#define STORE_PACK_HOT 256
+/* An hour is packed once: the slow levels pay (19 is 2% smaller than 15 here). */
+#define STORE_PACK_LEVEL 19
 
-struct pack_win {
-	struct scan_window w;
-	size_t off, n; /* its rows in pack_acc.rows */
-};
-
+/* The windows of an hour being packed. */
 struct pack_acc {
-	struct pack_win *wins;
-	size_t n, cap;
-	struct store_row *rows;
-	size_t nrows, rows_cap;
-	int64_t *local; /* distinct series, ascending */
-	size_t nlocal;
+	struct store_blob b; /* windows, their rows, the pairs the rows name */
+	struct smap idx;     /* store_pair__key() -> pair index */
+	int64_t *ids;	     /* row id of each window */
+	size_t ids_cap;
 	struct scan_window sum; /* span, samples and lost counters of the row */
 };
 
 static void pack_acc__free(struct pack_acc *acc)
 {
-	free(acc->wins);
-	free(acc->rows);
-	free(acc->local);
+	blob__exit(&acc->b);
+	smap__exit(&acc->idx);
+	free(acc->ids);
 }
 
 static void pack__add_lost(struct profile_lost *d, const struct profile_lost *s)
@@ -53,43 +47,40 @@ static void pack__add_lost(struct profile_lost *d, const struct profile_lost *s)
 	d->truncated += s->truncated;
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t size)
+/* Keeps window @w, decoded in st->blob, with its rows renamed to the hour's pairs. */
+static int pack__keep(struct store *st, struct pack_acc *acc, const struct scan_window *w)
 {
-	size_t ncap = *cap ? *cap : 256;
-	void *p;
+	const struct store_blob *d = &st->blob;
+	struct store_blob *b = &acc->b;
+	const struct store_pair *p;
+	size_t i, n = d->nrows;
+	uint64_t *v;
+	bool added;
 
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	p = realloc(*arr, ncap * size);
-	if (!p)
+	if (blob__reserve(b, b->nwins + 1, b->nrows + n) ||
+	    mem__grow((void **)&b->pairs, &b->pairs_cap, b->npairs + n + 1, sizeof(*b->pairs)) ||
+	    mem__grow((void **)&acc->ids, &acc->ids_cap, b->nwins + 1, sizeof(*acc->ids)))
 		return -ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
-/* Keeps window @w and its decoded rows (in st->rows). */
-static int pack__keep(struct store *st, struct pack_acc *acc, const struct scan_window *w, size_t n)
-{
-	struct pack_win *pw;
-
-	if (grow((void **)&acc->wins, &acc->cap, acc->n + 1, sizeof(*acc->wins)) ||
-	    grow((void **)&acc->rows, &acc->rows_cap, acc->nrows + n, sizeof(*acc->rows)))
-		return -ENOMEM;
-	if (!acc->n) {
+	for (i = 0; i < n; i++) {
+		p = &d->pairs[d->rows[i].pair];
+		v = smap__upsert(&acc->idx, store_pair__key(p), b->npairs, &added);
+		if (!v)
+			return -ENOMEM;
+		if (added)
+			b->pairs[b->npairs++] = *p;
+		b->rows[b->nrows + i] =
+			(struct store_row){.pair = (uint32_t)*v, .count = d->rows[i].count};
+	}
+	if (!b->nwins) {
 		acc->sum = *w;
 		memset(&acc->sum.lost, 0, sizeof(acc->sum.lost));
 		acc->sum.samples = 0;
 	}
-	pw = &acc->wins[acc->n++];
-	pw->w = *w;
-	pw->off = acc->nrows;
-	pw->n = n;
-	if (n)
-		memcpy(acc->rows + acc->nrows, st->rows, n * sizeof(*acc->rows));
-	acc->nrows += n;
+	acc->ids[b->nwins] = w->id;
+	b->wins[b->nwins] = *w;
+	b->first[b->nwins] = b->nrows;
+	b->nrows += n;
+	b->first[++b->nwins] = b->nrows;
 	if (w->end_ns > acc->sum.end_ns)
 		acc->sum.end_ns = w->end_ns;
 	acc->sum.samples += w->samples;
@@ -103,7 +94,6 @@ static int pack__collect(struct store *st, uint64_t lo, uint64_t hi, struct pack
 	char why[160];
 	struct scan_window w;
 	sqlite3_stmt *s;
-	size_t n;
 	int rc, err = 0;
 
 	rc = sqlite3_prepare_v2(st->db,
@@ -118,6 +108,7 @@ static int pack__collect(struct store *st, uint64_t lo, uint64_t hi, struct pack
 		return store__sqlerr(st, rc, "pack windows");
 	sqlite3_bind_int64(s, 1, (int64_t)lo);
 	sqlite3_bind_int64(s, 2, (int64_t)hi);
+	smap__clear(&st->legacy);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		w.id = sqlite3_column_int64(s, 0);
 		w.start_ns = (uint64_t)sqlite3_column_int64(s, 1);
@@ -133,15 +124,16 @@ static int pack__collect(struct store *st, uint64_t lo, uint64_t hi, struct pack
 		w.lost.count_map_full = (uint64_t)sqlite3_column_int64(s, 11);
 		w.lost.ringbuf_full = (uint64_t)sqlite3_column_int64(s, 12);
 		w.lost.truncated = (uint64_t)sqlite3_column_int64(s, 13);
-		err = wblob__decode(st->dctx, sqlite3_column_blob(s, 14),
-				    (size_t)sqlite3_column_bytes(s, 14), w.samples, &st->raw,
-				    &st->rows, &st->rows_cap, &n, why, sizeof(why));
+		err = store__decode(st, &w, 1, sqlite3_column_blob(s, 14),
+				    (size_t)sqlite3_column_bytes(s, 14), BLOB_ROWS, why,
+				    sizeof(why));
 		if (err == -EINVAL) {
 			err = 0; /* left as it is: queries report it */
 			continue;
 		}
-		if (!err)
-			err = pack__keep(st, acc, &w, n);
+		if (err)
+			break;
+		err = pack__keep(st, acc, &w);
 		if (err) {
 			store__fail(st, err, "cannot pack windows: out of memory");
 			break;
@@ -153,105 +145,51 @@ static int pack__collect(struct store *st, uint64_t lo, uint64_t hi, struct pack
 	return err;
 }
 
-struct pack_ent {
-	int64_t id;
-	uint64_t uses; /* windows using it */
-};
-
-static int ent__by_uses(const void *a, const void *b)
-{
-	const struct pack_ent *x = a, *y = b;
-
-	if (x->uses != y->uses)
-		return x->uses > y->uses ? -1 : 1;
-	return (x->id > y->id) - (x->id < y->id);
-}
-
-static int ent__by_id(const void *a, const void *b)
-{
-	const struct pack_ent *x = a, *y = b;
-
-	return (x->id > y->id) - (x->id < y->id);
-}
-
-static int row__cmp(const void *a, const void *b)
-{
-	const struct store_row *x = a, *y = b;
-
-	return (x->series > y->series) - (x->series < y->series);
-}
-
 /*
- * The series table: the STORE_PACK_HOT most used series first, so the rows
- * that recur in most windows get small indexes, then the others by id.
- * @idx maps a series id to its index.
+ * The encoder's key of each pair: its task's executable (string id), so the
+ * pair table puts the processes of one program, and their stacks, together.
+ * *@keys is malloc'ed.
  */
-static int pack__table(struct pack_acc *acc, struct smap *idx, size_t *nhot)
+static int pack__keys(struct store *st, const struct pack_acc *acc, uint64_t **keys)
 {
-	struct pack_ent *ents;
-	size_t i, n = 0;
-	uint64_t *v;
-	bool added;
-	int err = -ENOMEM;
+	const struct store_blob *b = &acc->b;
+	struct smap exe;
+	sqlite3_stmt *s;
+	uint64_t *v, *k;
+	size_t i;
+	int rc, err = 0;
 
-	ents = malloc((acc->nrows ? acc->nrows : 1) * sizeof(*ents));
-	if (!ents)
-		return -ENOMEM;
-	for (i = 0; i < acc->nrows; i++) {
-		v = smap__upsert(idx, (uint64_t)acc->rows[i].series, n, &added);
-		if (!v)
-			goto out;
-		if (added)
-			ents[n++] = (struct pack_ent){.id = acc->rows[i].series};
-		ents[*v].uses++;
+	k = malloc((b->npairs ? b->npairs : 1) * sizeof(*k));
+	if (!k)
+		return store__fail(st, -ENOMEM, "out of memory");
+	smap__init(&exe);
+	for (i = 0; i < b->npairs && !err; i++) {
+		v = smap__find(&exe, (uint64_t)b->pairs[i].task);
+		if (v) {
+			k[i] = *v;
+			continue;
+		}
+		s = store__stmt(st, STMT_TASK_GET);
+		if (!s) {
+			err = -EIO;
+			break;
+		}
+		sqlite3_bind_int64(s, 1, b->pairs[i].task);
+		rc = sqlite3_step(s);
+		k[i] = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 4) : 0;
+		sqlite3_reset(s);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			err = store__sqlerr(st, rc, "pack windows");
+		else if (!smap__upsert(&exe, (uint64_t)b->pairs[i].task, k[i], NULL))
+			err = store__fail(st, -ENOMEM, "out of memory");
 	}
-	qsort(ents, n, sizeof(*ents), ent__by_uses);
-	*nhot = n < STORE_PACK_HOT ? n : STORE_PACK_HOT;
-	qsort(ents + *nhot, n - *nhot, sizeof(*ents), ent__by_id);
-	acc->local = malloc((n ? n : 1) * sizeof(*acc->local));
-	if (!acc->local)
-		goto out;
-	for (i = 0; i < n; i++) {
-		acc->local[i] = ents[i].id;
-		*smap__find(idx, (uint64_t)ents[i].id) = i;
+	smap__exit(&exe);
+	if (err) {
+		free(k);
+		return err;
 	}
-	acc->nlocal = n;
-	err = 0;
-out:
-	free(ents);
-	return err;
-}
-
-/* The payload of the packed row into st->raw: window count, series table, windows. */
-static int pack__payload(struct store *st, struct pack_acc *acc)
-{
-	struct store_row *r;
-	struct smap idx;
-	size_t i, j, nhot = 0;
-	int err;
-
-	smap__init(&idx);
-	err = pack__table(acc, &idx, &nhot);
-	st->raw.len = 0;
-	if (!err)
-		err = sbuf__reserve(&st->raw, 10);
-	if (err)
-		goto out;
-	st->raw.len = varint__put(st->raw.p, acc->n);
-	err = wpack__local_put(&st->raw, acc->local, nhot, acc->nlocal);
-	/* Rows name series by table index now, in index order. */
-	for (i = 0; i < acc->n && !err; i++) {
-		r = acc->rows + acc->wins[i].off;
-		for (j = 0; j < acc->wins[i].n; j++)
-			r[j].series = (int64_t)*smap__find(&idx, (uint64_t)r[j].series) + 1;
-		if (acc->wins[i].n > 1)
-			qsort(r, acc->wins[i].n, sizeof(*r), row__cmp);
-		err = wpack__append(&st->raw, acc->sum.start_ns, &acc->wins[i].w, r,
-				    acc->wins[i].n);
-	}
-out:
-	smap__exit(&idx);
-	return err;
+	*keys = k;
+	return 0;
 }
 
 static int pack__insert(struct store *st, const struct scan_window *w, size_t nwin)
@@ -299,8 +237,8 @@ static int pack__delete(struct store *st, const struct pack_acc *acc)
 	rc = sqlite3_prepare_v2(st->db, "DELETE FROM windows WHERE id = ?1", -1, &s, NULL);
 	if (rc != SQLITE_OK)
 		return store__sqlerr(st, rc, "pack windows");
-	for (i = 0; i < acc->n && rc == SQLITE_OK; i++) {
-		sqlite3_bind_int64(s, 1, acc->wins[i].w.id);
+	for (i = 0; i < acc->b.nwins && rc == SQLITE_OK; i++) {
+		sqlite3_bind_int64(s, 1, acc->ids[i]);
 		rc = sqlite3_step(s);
 		sqlite3_reset(s);
 		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -313,24 +251,28 @@ static int pack__delete(struct store *st, const struct pack_acc *acc)
 static int pack__range(struct store *st, uint64_t lo, uint64_t hi, uint64_t *packed)
 {
 	struct pack_acc acc = {0};
+	uint64_t *keys = NULL;
 	int64_t maxw;
 	int err;
 
+	smap__init(&acc.idx);
 	err = store__begin(st, true);
 	if (err)
-		return err;
+		goto out;
 	err = pack__collect(st, lo, hi, &acc);
-	if (err || acc.n < 2)
+	if (err || acc.b.nwins < 2)
 		goto out_rollback;
-	err = pack__payload(st, &acc);
+	err = pack__keys(st, &acc, &keys);
 	if (err)
-		goto out_nomem;
+		goto out_rollback;
 	ZSTD_CCtx_setParameter(st->cctx, ZSTD_c_compressionLevel, STORE_PACK_LEVEL);
-	err = zblob__compress(st->cctx, STORE_BLOB_PACK, &st->raw, &st->out);
+	err = blob__encode(&acc.b, keys, true, acc.sum.start_ns, st->cctx, &st->raw, &st->out);
 	ZSTD_CCtx_setParameter(st->cctx, ZSTD_c_compressionLevel, STORE_ZSTD_LEVEL);
-	if (err)
-		goto out_nomem;
-	err = pack__insert(st, &acc.sum, acc.n);
+	if (err) {
+		store__fail(st, err, "cannot pack windows: out of memory");
+		goto out_rollback;
+	}
+	err = pack__insert(st, &acc.sum, acc.b.nwins);
 	if (!err)
 		err = pack__delete(st, &acc);
 	if (!err)
@@ -342,13 +284,12 @@ static int pack__range(struct store *st, uint64_t lo, uint64_t hi, uint64_t *pac
 		goto out_rollback;
 	err = store__commit(st);
 	if (!err)
-		*packed += acc.n;
-	pack_acc__free(&acc);
-	return err;
-out_nomem:
-	store__fail(st, err, "cannot pack windows: out of memory");
+		*packed += acc.b.nwins;
+	goto out;
 out_rollback:
 	store__rollback(st);
+out:
+	free(keys);
 	pack_acc__free(&acc);
 	return err;
 }

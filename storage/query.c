@@ -3,8 +3,9 @@
  * a time range into one profile (store__query), the timeline and the list of
  * processes. Each query runs in one read transaction, so it sees one snapshot
  * while the writer and retention go on (WAL). Windows are decoded first and
- * their counts summed per series; only then are the series, tasks, stacks,
- * frames and strings that matter loaded, each once.
+ * their counts summed per (task, stack) pair, through each blob's pair table;
+ * only then are the tasks, stacks, frames and strings that matter loaded,
+ * each once. Blobs of schema 2 name series instead; the scan looks those up.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,59 +22,114 @@ static int64_t clamp_i64(uint64_t v)
 	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
-/* Calls @fn for each window of a packed row that overlaps [@from, @to). */
-static int scan__packed(struct store *st, const struct scan_window *row, uint64_t nwin,
-			const void *blob, size_t len, uint64_t from, uint64_t to, scan_fn fn,
-			void *ctx, char *why, size_t whylen)
+/*
+ * The pairs of a schema 2 blob (b->series) from the series table, each
+ * looked up once per scan (st->legacy). -EINVAL (errmsg set) for a series
+ * the table lacks or one with ids out of range.
+ */
+static int scan__legacy(struct store *st, struct store_blob *b)
 {
-	uint64_t n = 0, i, sum = 0;
-	const uint8_t *p, *end;
-	struct scan_window w;
-	size_t nrows = 0, nlocal = 0;
-	uint8_t enc;
-	int err;
+	int64_t task = 0, stack = 0;
+	sqlite3_stmt *s;
+	uint64_t *v;
+	size_t i;
+	int rc;
 
-	err = zblob__decompress(st->dctx, blob, len, &st->raw, &enc, why, whylen);
-	if (err)
-		return err;
-	p = st->raw.p;
-	end = p + st->raw.len;
-	if (enc != STORE_BLOB_PACK || varint__get(&p, end, &n) || n != nwin) {
-		snprintf(why, whylen, "packed blob does not hold %llu windows",
-			 (unsigned long long)nwin);
-		return -EINVAL;
-	}
-	err = wpack__local_get(&p, end, &st->local, &st->local_cap, &nlocal, why, whylen);
-	if (err)
-		return err;
-	for (i = 0; i < n; i++) {
-		w.id = row->id;
-		err = wpack__next(&p, end, row->start_ns, &w, st->local, nlocal, &st->rows,
-				  &st->rows_cap, &nrows, why, whylen);
-		if (err)
-			return err;
-		if (w.end_ns > row->end_ns || w.samples > row->samples - sum) {
-			snprintf(why, whylen, "packed window %llu outside its row",
-				 (unsigned long long)i);
-			return -EINVAL;
-		}
-		sum += w.samples;
-		if (w.end_ns <= from || (to && w.start_ns >= to))
+	if (mem__grow((void **)&b->pairs, &b->pairs_cap, b->npairs + 1, sizeof(*b->pairs)))
+		return store__fail(st, -ENOMEM, "out of memory");
+	for (i = 0; i < b->npairs; i++) {
+		v = smap__find(&st->legacy, (uint64_t)b->series[i]);
+		if (v) {
+			b->pairs[i] = (struct store_pair){.task = (int64_t)(*v >> 32),
+							  .stack = (int64_t)(*v & UINT32_MAX)};
 			continue;
-		err = fn(st, &w, st->rows, nrows, ctx);
-		if (err)
-			return err;
-	}
-	if (p != end || sum != row->samples) {
-		snprintf(why, whylen, "packed windows hold %llu samples, the row says %llu",
-			 (unsigned long long)sum, (unsigned long long)row->samples);
-		return -EINVAL;
+		}
+		s = store__stmt(st, STMT_SERIES_GET);
+		if (!s)
+			return -EIO;
+		sqlite3_bind_int64(s, 1, b->series[i]);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			task = sqlite3_column_int64(s, 0);
+			stack = sqlite3_column_int64(s, 1);
+		}
+		sqlite3_reset(s);
+		if (rc == SQLITE_ROW && (task < 1 || task > (int64_t)STORE_ID_MAX || stack < 1 ||
+					 stack > (int64_t)STORE_ID_MAX))
+			rc = SQLITE_DONE;
+		if (rc == SQLITE_DONE)
+			return store__fail(st, -EINVAL,
+					   "database %s is corrupt: series %lld is missing or bad",
+					   st->path, (long long)b->series[i]);
+		if (rc != SQLITE_ROW)
+			return store__sqlerr(st, rc, "read series");
+		b->pairs[i] = (struct store_pair){.task = task, .stack = stack};
+		if (!smap__upsert(&st->legacy, (uint64_t)b->series[i],
+				  (uint64_t)task << 32 | (uint64_t)stack, NULL))
+			return store__fail(st, -ENOMEM, "out of memory");
 	}
 	return 0;
 }
 
+int store__decode(struct store *st, const struct scan_window *row, uint64_t nwin, const void *blob,
+		  size_t len, enum blob_part part, char *why, size_t whylen)
+{
+	int err;
+
+	err = blob__decode(&st->blob, st->dctx, &st->raw, blob, len, row, nwin, part, why, whylen);
+	if (!err && st->blob.legacy && part != BLOB_WINDOWS)
+		err = scan__legacy(st, &st->blob);
+	return err;
+}
+
+/* Calls @ops for the blob in st->blob: its table, then its windows in [@from, @to). */
+static int scan__blob(struct store *st, uint64_t from, uint64_t to, bool decode,
+		      const struct scan_ops *ops, void *ctx)
+{
+	const struct store_blob *b = &st->blob;
+	const struct scan_window *w;
+	size_t i;
+	int err = 0;
+
+	if (decode && ops->table)
+		err = ops->table(st, b->pairs, b->legacy ? b->series : NULL, b->npairs, ctx);
+	for (i = 0; i < b->nwins && !err; i++) {
+		w = &b->wins[i];
+		if (w->end_ns <= from || (to && w->start_ns >= to) || !ops->window)
+			continue;
+		if (decode)
+			err = ops->window(st, w, b->rows + b->first[i],
+					  b->first[i + 1] - b->first[i], ctx);
+		else
+			err = ops->window(st, w, NULL, 0, ctx);
+	}
+	return err;
+}
+
+/*
+ * One row of the scan, decoded as far as @ops need: the windows only without
+ * @decode (a single window is not decoded at all then), the pair tables for a
+ * table callback alone, else everything.
+ */
+static int scan__row(struct store *st, const struct scan_window *w, int64_t nwin, const void *blob,
+		     size_t len, uint64_t from, uint64_t to, bool decode,
+		     const struct scan_ops *ops, void *ctx, char *why, size_t whylen)
+{
+	enum blob_part part = !decode ? BLOB_WINDOWS : ops->window ? BLOB_ROWS : BLOB_PAIRS;
+	int err;
+
+	if (nwin < 1)
+		return blob__fail(why, whylen, "bad window count %lld", (long long)nwin);
+	if (nwin == 1 && !decode)
+		return ops->window ? ops->window(st, w, NULL, 0, ctx) : 0;
+	err = store__decode(st, w, (uint64_t)nwin, blob, len, part, why, whylen);
+	if (!err)
+		err = scan__blob(st, from, to, decode, ops, ctx);
+	return err;
+}
+
 int store__scan(struct store *st, uint64_t from, uint64_t to, int64_t after_id, bool decode,
-		scan_fn fn, void *ctx)
+		const struct scan_ops *ops, void *ctx)
 {
 	static const char sql[] = "SELECT id, start_ns, end_ns, freq_hz, period_ns, samples,"
 				  " lost_samples, lost_kstack, lost_ustack, lost_collisions,"
@@ -85,9 +141,9 @@ int store__scan(struct store *st, uint64_t from, uint64_t to, int64_t after_id, 
 	struct scan_window w;
 	sqlite3_stmt *s;
 	int64_t maxw, nwin;
-	size_t n = 0;
 	int rc, err = 0;
 
+	smap__clear(&st->legacy);
 	err = store__meta_get(st, "max_window_ns", INT64_MAX, &maxw);
 	if (err)
 		return err;
@@ -120,20 +176,9 @@ int store__scan(struct store *st, uint64_t from, uint64_t to, int64_t after_id, 
 		w.lost.ringbuf_full = (uint64_t)sqlite3_column_int64(s, 12);
 		w.lost.truncated = (uint64_t)sqlite3_column_int64(s, 13);
 		nwin = sqlite3_column_int64(s, 14);
-		n = 0;
-		if (nwin > 1) {
-			err = scan__packed(st, &w, (uint64_t)nwin, blob, len, from, to, fn, ctx,
-					   why, sizeof(why));
-		} else if (nwin == 1) {
-			if (decode)
-				err = wblob__decode(st->dctx, blob, len, w.samples, &st->raw,
-						    &st->rows, &st->rows_cap, &n, why, sizeof(why));
-			if (!err)
-				err = fn(st, &w, st->rows, n, ctx);
-		} else {
-			snprintf(why, sizeof(why), "bad window count %lld", (long long)nwin);
-			err = -EINVAL;
-		}
+		why[0] = '\0';
+		err = scan__row(st, &w, nwin, blob, len, from, to, decode, ops, ctx, why,
+				sizeof(why));
 		/* A decoding error; the callbacks set errmsg themselves. */
 		if (err == -EINVAL && why[0]) {
 			store__fail(st, err,
@@ -166,8 +211,8 @@ struct qtask {
 	uint64_t samples;
 };
 
+/* What a query sums samples of: a (task, stack) pair. */
 struct qseries {
-	int64_t id;
 	int64_t stack;
 	size_t task; /* index into qstate.tasks */
 	uint64_t count;
@@ -176,9 +221,11 @@ struct qseries {
 struct qstate {
 	const struct store_filter *f;
 	bool filtered;		/* a task filter is set */
-	struct smap series_idx; /* series id -> index into series[] */
+	struct smap series_idx; /* store_pair__key() -> index into series[] */
 	struct qseries *series;
 	size_t nseries, series_cap;
+	uint32_t *map; /* pair of the current blob -> index into series[] */
+	size_t map_cap;
 	struct smap task_idx; /* task id -> index into tasks[] */
 	struct qtask *tasks;
 	size_t ntasks, tasks_cap;
@@ -217,26 +264,10 @@ static void qstate__exit(struct qstate *q)
 	smap__exit(&q->frame_out);
 	smap__exit(&q->stack_out);
 	free(q->series);
+	free(q->map);
 	free(q->tasks);
 	free(q->ids);
 	free(q->oframes);
-}
-
-static int grow(void **arr, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap = *cap ? *cap : 64;
-	void *n;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	n = realloc(*arr, ncap * size);
-	if (!n)
-		return -ENOMEM;
-	*arr = n;
-	*cap = ncap;
-	return 0;
 }
 
 /*
@@ -306,7 +337,7 @@ static int q__task(struct store *st, struct qstate *q, int64_t id, size_t *idx)
 		*idx = (size_t)*v;
 		return 0;
 	}
-	if (grow((void **)&q->tasks, &q->tasks_cap, q->ntasks + 1, sizeof(*q->tasks)))
+	if (mem__grow((void **)&q->tasks, &q->tasks_cap, q->ntasks + 1, sizeof(*q->tasks)))
 		return store__fail(st, -ENOMEM, "out of memory");
 	t = &q->tasks[q->ntasks];
 	memset(t, 0, sizeof(*t));
@@ -340,49 +371,50 @@ static int q__task(struct store *st, struct qstate *q, int64_t id, size_t *idx)
 	return 0;
 }
 
-/* Index of series @id in q->series, loading it and its task on first use. */
-static int q__series(struct store *st, struct qstate *q, int64_t id, size_t *idx)
+/* Index of pair @p in q->series, loading its task on first use. */
+static int q__pair(struct store *st, struct qstate *q, const struct store_pair *p, uint32_t *idx)
 {
-	int64_t task = 0, stack = 0;
+	uint64_t key = store_pair__key(p), *v;
 	struct qseries *sr;
-	sqlite3_stmt *s;
 	size_t ti = 0;
-	uint64_t *v;
-	int rc, err;
+	int err;
 
-	v = smap__find(&q->series_idx, (uint64_t)id);
+	v = smap__find(&q->series_idx, key);
 	if (v) {
-		*idx = (size_t)*v;
+		*idx = (uint32_t)*v;
 		return 0;
 	}
-	s = store__stmt(st, STMT_SERIES_GET);
-	if (!s)
-		return -EIO;
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		task = sqlite3_column_int64(s, 0);
-		stack = sqlite3_column_int64(s, 1);
-	}
-	sqlite3_reset(s);
-	if (rc == SQLITE_DONE)
-		return store__fail(st, -EINVAL, "database %s is corrupt: series %lld is missing",
-				   st->path, (long long)id);
-	if (rc != SQLITE_ROW)
-		return store__sqlerr(st, rc, "read series");
-	err = q__task(st, q, task, &ti);
+	err = q__task(st, q, p->task, &ti);
 	if (err)
 		return err;
-	if (grow((void **)&q->series, &q->series_cap, q->nseries + 1, sizeof(*q->series)))
+	if (mem__grow((void **)&q->series, &q->series_cap, q->nseries + 1, sizeof(*q->series)) ||
+	    q->nseries >= UINT32_MAX)
 		return store__fail(st, -ENOMEM, "out of memory");
 	sr = &q->series[q->nseries];
-	sr->id = id;
-	sr->stack = stack;
+	sr->stack = p->stack;
 	sr->task = ti;
 	sr->count = 0;
-	if (!smap__upsert(&q->series_idx, (uint64_t)id, q->nseries, NULL))
+	if (!smap__upsert(&q->series_idx, key, q->nseries, NULL))
 		return store__fail(st, -ENOMEM, "out of memory");
-	*idx = q->nseries++;
+	*idx = (uint32_t)q->nseries++;
+	return 0;
+}
+
+/* Scan callback: maps the pairs of a blob to q->series. */
+static int q__table(struct store *st, const struct store_pair *pairs, const int64_t *series,
+		    size_t n, void *ctx)
+{
+	struct qstate *q = ctx;
+	size_t i;
+	int err;
+
+	if (mem__grow((void **)&q->map, &q->map_cap, n ? n : 1, sizeof(*q->map)))
+		return store__fail(st, -ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		err = q__pair(st, q, &pairs[i], &q->map[i]);
+		if (err)
+			return err;
+	}
 	return 0;
 }
 
@@ -414,23 +446,23 @@ static void q__meta(struct qstate *q, const struct scan_window *w)
 	l->truncated = sat_add(l->truncated, w->lost.truncated);
 }
 
-/* Scan callback: sums the counts of each series (and the window meta). */
+/* Scan callback: sums the counts of each pair (and the window meta). */
 static int q__sum(struct store *st, const struct scan_window *w, const struct store_row *rows,
 		  size_t n, void *ctx)
 {
 	struct qstate *q = ctx;
-	size_t i, idx;
-	int err;
+	struct qseries *sr;
+	size_t i;
 
 	q__meta(q, w);
 	for (i = 0; i < n; i++) {
-		err = q__series(st, q, rows[i].series, &idx);
-		if (err)
-			return err;
-		q->series[idx].count = sat_add(q->series[idx].count, rows[i].count);
+		sr = &q->series[q->map[rows[i].pair]];
+		sr->count = sat_add(sr->count, rows[i].count);
 	}
 	return 0;
 }
+
+static const struct scan_ops q__sum_ops = {.table = q__table, .window = q__sum};
 
 /* Output string id for database string @id. */
 static int q__out_str(struct store *st, struct qstate *q, int64_t id, uint32_t *out)
@@ -547,7 +579,7 @@ static int q__out_stack(struct store *st, struct qstate *q, int64_t id, uint32_t
 				   st->path, (long long)id, err ? "malformed" : "missing");
 	if (rc != SQLITE_ROW)
 		return store__sqlerr(st, rc, "read stack");
-	if (err || grow((void **)&q->oframes, &q->oframes_cap, n ? n : 1, sizeof(*q->oframes)))
+	if (err || mem__grow((void **)&q->oframes, &q->oframes_cap, n ? n : 1, sizeof(*q->oframes)))
 		return store__fail(st, -ENOMEM, "out of memory");
 	for (i = 0; i < n; i++) {
 		err = q__out_frame(st, q, q->ids[i], &q->oframes[i]);
@@ -594,7 +626,9 @@ static int qseries__cmp(const void *a, const void *b)
 {
 	const struct qseries *x = a, *y = b;
 
-	return (x->id > y->id) - (x->id < y->id);
+	if (x->stack != y->stack)
+		return (x->stack > y->stack) - (x->stack < y->stack);
+	return (x->task > y->task) - (x->task < y->task);
 }
 
 static int q__build(struct store *st, struct qstate *q)
@@ -668,7 +702,7 @@ int store__query(struct store *st, const struct store_filter *f, struct profile 
 	err = store__begin(st, false);
 	if (err)
 		goto out;
-	err = store__scan(st, f->from_ns, f->to_ns, 0, true, q__sum, &q);
+	err = store__scan(st, f->from_ns, f->to_ns, 0, true, &q__sum_ops, &q);
 	if (!err)
 		err = q__build(st, &q);
 	if (!err)
@@ -685,8 +719,7 @@ static int q__point(struct store *st, const struct scan_window *w, const struct 
 {
 	struct qstate *q = ctx;
 	uint64_t sum = 0, b;
-	size_t i, idx;
-	int err;
+	size_t i;
 
 	b = w->start_ns < q->t0 ? 0 : (w->start_ns - q->t0) / q->step;
 	if (b >= q->npts)
@@ -695,16 +728,15 @@ static int q__point(struct store *st, const struct scan_window *w, const struct 
 		sum = w->samples;
 	} else {
 		for (i = 0; i < n; i++) {
-			err = q__series(st, q, rows[i].series, &idx);
-			if (err)
-				return err;
-			if (q->tasks[q->series[idx].task].match)
+			if (q->tasks[q->series[q->map[rows[i].pair]].task].match)
 				sum += rows[i].count;
 		}
 	}
 	q->pts[b].samples = sat_add(q->pts[b].samples, sum);
 	return 0;
 }
+
+static const struct scan_ops q__point_ops = {.table = q__table, .window = q__point};
 
 /* The span of the windows overlapping [from, to): min start, max end. */
 static int q__span(struct store *st, const struct store_filter *f, uint64_t *lo, uint64_t *hi,
@@ -771,7 +803,7 @@ int store__timeline(struct store *st, const struct store_filter *f, uint64_t ste
 	}
 	for (i = 0; i < nb; i++)
 		q.pts[i].t_ns = q.t0 + i * step_ns;
-	err = store__scan(st, f->from_ns, f->to_ns, 0, q.filtered, q__point, &q);
+	err = store__scan(st, f->from_ns, f->to_ns, 0, q.filtered, &q__point_ops, &q);
 	if (err) {
 		free(q.pts);
 		goto out_rollback;
@@ -925,7 +957,7 @@ int store__processes(struct store *st, const struct store_filter *f, struct stor
 	err = store__begin(st, false);
 	if (err)
 		goto out;
-	err = store__scan(st, f->from_ns, f->to_ns, 0, true, q__sum, &q);
+	err = store__scan(st, f->from_ns, f->to_ns, 0, true, &q__sum_ops, &q);
 	if (!err)
 		err = q__procs(st, &q, v, n);
 	store__rollback(st);

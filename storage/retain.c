@@ -2,14 +2,15 @@
  * Retention (store__retain): deletes whole windows by age and by size, in
  * small transactions, then reclaims the dictionary rows no window uses.
  *
- * Windows reference series only from inside their compressed blobs, so the
- * reclaim decodes every window to learn which series are still used. That
- * scan runs in a read transaction (it does not hold up the writer); the
- * write transaction that follows decodes only the windows written since, then
- * deletes unused series, then the stacks and tasks no series names, the
- * frames no stack names, and the strings no frame or task names. Because the
- * scan costs as much as a query of everything, it runs only once the windows
- * deleted since the last reclaim reach 1/STORE_RECLAIM_DIV of those left.
+ * Windows reference tasks and stacks (and, in blobs of schema 2, series)
+ * only from inside their compressed blobs, so the reclaim decodes every
+ * window's pair table to learn which are still used. That scan runs in a read
+ * transaction (it does not hold up the writer); the write transaction that
+ * follows decodes only the windows written since, then deletes the unused
+ * series, tasks and stacks, the frames no stack names, and the strings no
+ * frame or task names. Because the scan costs as much as a query of
+ * everything, it runs only once the windows deleted since the last reclaim
+ * reach 1/STORE_RECLAIM_DIV of those left.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -108,19 +109,42 @@ out_rollback:
 	return err;
 }
 
-/* Scan callback: marks the series of each window as used. */
-static int retain__mark(struct store *st, const struct scan_window *w, const struct store_row *rows,
+/* What windows still use. */
+struct retain_used {
+	struct smap series, tasks, stacks;
+};
+
+static void retain_used__init(struct retain_used *u)
+{
+	smap__init(&u->series);
+	smap__init(&u->tasks);
+	smap__init(&u->stacks);
+}
+
+static void retain_used__exit(struct retain_used *u)
+{
+	smap__exit(&u->series);
+	smap__exit(&u->tasks);
+	smap__exit(&u->stacks);
+}
+
+/* Scan callback: marks the tasks, stacks and series of each blob's table as used. */
+static int retain__mark(struct store *st, const struct store_pair *pairs, const int64_t *series,
 			size_t n, void *ctx)
 {
-	struct smap *used = ctx;
+	struct retain_used *u = ctx;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (!smap__upsert(used, (uint64_t)rows[i].series, 0, NULL))
+		if (!smap__upsert(&u->tasks, (uint64_t)pairs[i].task, 0, NULL) ||
+		    !smap__upsert(&u->stacks, (uint64_t)pairs[i].stack, 0, NULL) ||
+		    (series && !smap__upsert(&u->series, (uint64_t)series[i], 0, NULL)))
 			return store__fail(st, -ENOMEM, "out of memory");
 	}
 	return 0;
 }
+
+static const struct scan_ops retain__mark_ops = {.table = retain__mark};
 
 /*
  * Deletes the rows of @table whose id is not in @keep (ids collected first:
@@ -226,8 +250,8 @@ static int retain__changes(struct store *st, const char *sql, int64_t *n)
 	return err;
 }
 
-/* The write half of the reclaim; @used holds the series used at @seen_id. */
-static int retain__reclaim_txn(struct store *st, struct smap *used, int64_t seen_id,
+/* The write half of the reclaim; @used holds what windows used at @seen_id. */
+static int retain__reclaim_txn(struct store *st, struct retain_used *used, int64_t seen_id,
 			       struct store_retain_stats *out)
 {
 	int64_t series, tasks, stacks, frames, strings, gen;
@@ -235,16 +259,13 @@ static int retain__reclaim_txn(struct store *st, struct smap *used, int64_t seen
 	int err;
 
 	smap__init(&keep);
-	err = store__scan(st, 0, 0, seen_id, true, retain__mark, used);
+	err = store__scan(st, 0, 0, seen_id, true, &retain__mark_ops, used);
 	if (!err)
-		err = retain__sweep(st, "series", used, &series);
+		err = retain__sweep(st, "series", &used->series, &series);
 	if (!err)
-		err = retain__changes(
-			st, "DELETE FROM stacks WHERE id NOT IN (SELECT stack FROM series)",
-			&stacks);
+		err = retain__sweep(st, "stacks", &used->stacks, &stacks);
 	if (!err)
-		err = retain__changes(
-			st, "DELETE FROM tasks WHERE id NOT IN (SELECT task FROM series)", &tasks);
+		err = retain__sweep(st, "tasks", &used->tasks, &tasks);
 	if (!err)
 		err = retain__mark_frames(st, &keep);
 	if (!err)
@@ -276,17 +297,17 @@ static int retain__reclaim_txn(struct store *st, struct smap *used, int64_t seen
 static int retain__reclaim(struct store *st, struct store_retain_stats *out)
 {
 	struct store_retain_stats add = {0};
-	struct smap used;
+	struct retain_used used;
 	int64_t seen_id;
 	int err;
 
-	smap__init(&used);
+	retain_used__init(&used);
 	err = store__begin(st, false);
 	if (err)
 		goto out;
 	err = retain__int(st, "SELECT COALESCE(MAX(id), 0) FROM windows", &seen_id);
 	if (!err)
-		err = store__scan(st, 0, 0, 0, true, retain__mark, &used);
+		err = store__scan(st, 0, 0, 0, true, &retain__mark_ops, &used);
 	store__rollback(st);
 	if (err)
 		goto out;
@@ -305,7 +326,7 @@ static int retain__reclaim(struct store *st, struct store_retain_stats *out)
 		out->strings_deleted += add.strings_deleted;
 	}
 out:
-	smap__exit(&used);
+	retain_used__exit(&used);
 	return err;
 }
 

@@ -61,6 +61,11 @@ static const struct store_migration migrations[] = {
 	    "CREATE INDEX windows_end ON windows(end_ns);"
 	    "INSERT OR REPLACE INTO meta(key, value)"
 	    " SELECT 'max_window_ns', COALESCE(MAX(end_ns - start_ns), 0) FROM windows;"},
+	/* 2 -> 3: new rows name (task, stack) pairs inside their blobs (encodings 3
+	 * and 4) instead of series ids; the series table only serves the rows of
+	 * schema 2 left, and the reclaim empties it as retention deletes them. The
+	 * tables do not change: the version says that the blobs did. */
+	{2, "SELECT 1;"},
 };
 
 static const char *const stmt_sql[STMT__MAX] = {
@@ -72,7 +77,6 @@ static const char *const stmt_sql[STMT__MAX] = {
 	[STMT_STACK_INS] = "INSERT INTO stacks(id, frames) VALUES (?1, ?2)",
 	[STMT_TASK_INS] = "INSERT INTO tasks(id, pid, tid, start_time, comm, exe, cgroup)"
 			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	[STMT_SERIES_INS] = "INSERT INTO series(id, task, stack) VALUES (?1, ?2, ?3)",
 	[STMT_WINDOW_INS] = "INSERT INTO windows(start_ns, end_ns, freq_hz, period_ns, samples,"
 			    " lost_samples, lost_kstack, lost_ustack, lost_collisions,"
 			    " lost_stack_map_full, lost_count_map_full, lost_ringbuf_full,"
@@ -735,6 +739,7 @@ static struct store *store__alloc(const char *path, bool writer)
 	if (!st)
 		return NULL;
 	st->writer = writer;
+	smap__init(&st->legacy);
 	st->path = strdup(path);
 	st->cctx = ZSTD_createCCtx();
 	st->dctx = ZSTD_createDCtx();
@@ -821,8 +826,8 @@ void store__close(struct store *st)
 		sqlite3_close_v2(st->db);
 	store__unlock(st->lock);
 	wcache__free(&st->wc);
-	free(st->rows);
-	free(st->local);
+	blob__exit(&st->blob);
+	smap__exit(&st->legacy);
 	sbuf__exit(&st->raw);
 	sbuf__exit(&st->out);
 	ZSTD_freeDCtx(st->dctx);

@@ -1,6 +1,7 @@
 /*
  * The writer: store__write_window() and its in-memory mirror of the
- * dictionary tables (strings, frames, stacks, tasks, series).
+ * dictionary tables (strings, frames, stacks, tasks). A window's blob names
+ * (task, stack) pairs by database ids (blob.c).
  *
  * The mirror is a struct profile (which already deduplicates everything by
  * content) plus arrays from its dense ids to database ids, so writing a
@@ -26,7 +27,6 @@ void wcache__free(struct store_wcache *wc)
 	free(wc->frame_db);
 	free(wc->stack_db);
 	free(wc->task_db);
-	smap__exit(&wc->series);
 	memset(wc, 0, sizeof(*wc));
 }
 
@@ -244,40 +244,6 @@ static int wcache__load_tasks(struct store *st, const struct smap *strs, struct 
 	return err;
 }
 
-static int wcache__load_series(struct store *st, const struct smap *tasks,
-			       const struct smap *stacks)
-{
-	struct store_wcache *wc = &st->wc;
-	uint32_t dtask, dstack;
-	sqlite3_stmt *s;
-	int rc, err = 0;
-
-	rc = sqlite3_prepare_v2(st->db, "SELECT id, task, stack FROM series", -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return store__sqlerr(st, rc, "load series");
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(s, 0);
-
-		err = wcache__xlat(st, tasks, sqlite3_column_int64(s, 1), false, "task of series",
-				   id, &dtask);
-		if (!err)
-			err = wcache__xlat(st, stacks, sqlite3_column_int64(s, 2), false,
-					   "stack of series", id, &dstack);
-		if (err)
-			break;
-		if (!smap__upsert(&wc->series, (uint64_t)dtask << 32 | dstack, (uint64_t)id,
-				  NULL)) {
-			err = store__fail(st, -ENOMEM, "out of memory");
-			break;
-		}
-		wc->next_series = max64(wc->next_series, id + 1);
-	}
-	sqlite3_finalize(s);
-	if (!err && rc != SQLITE_DONE)
-		err = store__sqlerr(st, rc, "load series");
-	return err;
-}
-
 /* Rebuilds the mirror from the database, inside the caller's transaction. */
 static int wcache__load(struct store *st, int64_t gen)
 {
@@ -295,7 +261,7 @@ static int wcache__load(struct store *st, int64_t gen)
 		err = store__fail(st, -ENOMEM, "out of memory");
 		goto out;
 	}
-	wc->next_str = wc->next_frame = wc->next_stack = wc->next_task = wc->next_series = 1;
+	wc->next_str = wc->next_frame = wc->next_stack = wc->next_task = 1;
 	err = wcache__load_strings(st, &strs);
 	if (!err)
 		err = wcache__load_frames(st, &strs, &frames);
@@ -303,8 +269,6 @@ static int wcache__load(struct store *st, int64_t gen)
 		err = wcache__load_stacks(st, &frames, &stacks);
 	if (!err)
 		err = wcache__load_tasks(st, &strs, &tasks);
-	if (!err)
-		err = wcache__load_series(st, &tasks, &stacks);
 	if (!err) {
 		wc->gen = gen;
 		wc->valid = true;
@@ -544,42 +508,6 @@ static int wmap__task(struct store *st, const struct profile *win, struct wmap *
 	return 0;
 }
 
-static int wmap__series(struct store *st, struct wmap *m, uint32_t dtask, uint32_t dstack,
-			int64_t *out)
-{
-	struct store_wcache *wc = &st->wc;
-	uint64_t key = (uint64_t)dtask << 32 | dstack, *v;
-	sqlite3_stmt *s;
-	bool added;
-	int err;
-
-	v = smap__upsert(&wc->series, key, (uint64_t)wc->next_series, &added);
-	if (!v)
-		return store__fail(st, -ENOMEM, "out of memory");
-	if (added) {
-		s = store__stmt(st, STMT_SERIES_INS);
-		if (!s)
-			return -EIO;
-		sqlite3_bind_int64(s, 1, wc->next_series);
-		sqlite3_bind_int64(s, 2, wc->task_db[dtask]);
-		sqlite3_bind_int64(s, 3, wc->stack_db[dstack]);
-		err = step_done(st, s, "write series");
-		if (err)
-			return err;
-		wc->next_series++;
-		m->dirty = true;
-	}
-	*out = (int64_t)*v;
-	return 0;
-}
-
-static int row__cmp(const void *a, const void *b)
-{
-	const struct store_row *x = a, *y = b;
-
-	return (x->series > y->series) - (x->series < y->series);
-}
-
 static uint32_t *wmap__array(uint32_t n)
 {
 	uint32_t *a = malloc((n ? n : 1) * sizeof(*a));
@@ -599,48 +527,77 @@ static void wmap__exit(struct wmap *m)
 	free(m->dbframes);
 }
 
-/* Maps every sample of @win to a (series, count) row in st->rows; *n rows, sorted. */
-static int write__rows(struct store *st, const struct profile *win, struct wmap *m, size_t *n,
-		       uint64_t *total)
+/* Pair @dtask, @dstack (mirror ids) as row *@n of st->blob, or the row it already has. */
+static int write__pair(struct store *st, struct smap *idx, uint32_t dtask, uint32_t dstack,
+		       size_t *n, size_t *row)
+{
+	struct store_wcache *wc = &st->wc;
+	struct store_blob *b = &st->blob;
+	uint64_t *v;
+	bool added;
+
+	v = smap__upsert(idx, (uint64_t)dtask << 32 | dstack, *n, &added);
+	if (!v)
+		return store__fail(st, -ENOMEM, "out of memory");
+	*row = (size_t)*v;
+	if (!added)
+		return 0;
+	if (wc->task_db[dtask] > (int64_t)STORE_ID_MAX ||
+	    wc->stack_db[dstack] > (int64_t)STORE_ID_MAX)
+		return store__fail(st, -EOVERFLOW, "%s: task or stack ids beyond %u", st->path,
+				   STORE_ID_MAX);
+	if (mem__grow((void **)&b->pairs, &b->pairs_cap, *n + 1, sizeof(*b->pairs)) ||
+	    blob__reserve(b, 1, *n + 1))
+		return store__fail(st, -ENOMEM, "out of memory");
+	b->pairs[*n] =
+		(struct store_pair){.task = wc->task_db[dtask], .stack = wc->stack_db[dstack]};
+	b->rows[*n] = (struct store_row){.pair = (uint32_t)*n};
+	(*n)++;
+	return 0;
+}
+
+/*
+ * The samples of @win as the one window of st->blob: a row per distinct
+ * (task, stack) pair, in database ids. *@total gets the samples.
+ */
+static int write__rows(struct store *st, const struct profile *win, struct wmap *m, uint64_t *total)
 {
 	const struct profile_sample *smp;
+	struct store_blob *b = &st->blob;
 	uint32_t dtask = 0, dstack = 0;
-	struct store_row *r;
-	size_t ns, i, k;
-	int err;
+	size_t ns, i, n = 0, row = 0;
+	struct smap idx;
+	int err = 0;
 
 	smp = profile__samples(win, &ns);
-	if (ns > st->rows_cap) {
-		r = realloc(st->rows, ns * sizeof(*r));
-		if (!r)
-			return store__fail(st, -ENOMEM, "out of memory");
-		st->rows = r;
-		st->rows_cap = ns;
-	}
 	*total = 0;
-	for (i = 0; i < ns; i++) {
+	smap__init(&idx);
+	b->legacy = false;
+	for (i = 0; i < ns && !err; i++) {
+		if (!smp[i].count)
+			continue;
 		err = wmap__task(st, win, m, smp[i].task, &dtask);
 		if (!err)
 			err = wmap__stack(st, win, m, smp[i].stack, &dstack);
-		if (!err)
-			err = wmap__series(st, m, dtask, dstack, &st->rows[i].series);
 		if (err)
-			return err;
-		st->rows[i].count = smp[i].count;
+			break;
+		err = write__pair(st, &idx, dtask, dstack, &n, &row);
+		if (err)
+			break;
+		b->rows[row].count += smp[i].count;
 		*total += smp[i].count;
+		if (*total > INT64_MAX)
+			err = store__fail(st, -EOVERFLOW, "too many samples in one window");
 	}
-	if (*total > INT64_MAX)
-		return store__fail(st, -EOVERFLOW, "too many samples in one window");
-	if (ns > 1)
-		qsort(st->rows, ns, sizeof(*st->rows), row__cmp);
-	/* Equal tasks or stacks under different window ids land in one series. */
-	for (i = 0, k = 0; i < ns; i++) {
-		if (k && st->rows[k - 1].series == st->rows[i].series)
-			st->rows[k - 1].count += st->rows[i].count;
-		else
-			st->rows[k++] = st->rows[i];
-	}
-	*n = k;
+	smap__exit(&idx);
+	if (err)
+		return err;
+	if (blob__reserve(b, 1, n))
+		return store__fail(st, -ENOMEM, "out of memory");
+	b->npairs = b->nrows = n;
+	b->nwins = 1;
+	b->first[0] = 0;
+	b->first[1] = n;
 	return 0;
 }
 
@@ -673,7 +630,6 @@ static int write__txn(struct store *st, const struct profile *win, struct wmap *
 {
 	const struct profile_meta *meta = profile__meta_c(win);
 	uint64_t total = 0;
-	size_t n = 0;
 	int64_t maxw;
 	int err;
 
@@ -685,10 +641,11 @@ static int write__txn(struct store *st, const struct profile *win, struct wmap *
 		if (err)
 			return err;
 	}
-	err = write__rows(st, win, m, &n, &total);
+	err = write__rows(st, win, m, &total);
 	if (err)
 		return err;
-	err = wblob__encode(st->cctx, st->rows, n, &st->raw, &st->out);
+	/* Sorted by task and stack id: one window has too few pairs for grouping to pay. */
+	err = blob__encode(&st->blob, NULL, false, 0, st->cctx, &st->raw, &st->out);
 	if (err)
 		return store__fail(st, err, "cannot compress a window");
 	err = write__window_row(st, meta, total);
