@@ -247,6 +247,33 @@ static int pack__delete(struct store *st, const struct pack_acc *acc)
 	return rc == SQLITE_OK ? 0 : store__sqlerr(st, rc, "pack windows");
 }
 
+/*
+ * Encodes the hour into st->out at STORE_PACK_LEVEL with a zstd context of
+ * its own, freed at once: at that level an hour of rows takes megabytes of
+ * context (8 MiB for 500 KB of rows), which the store's context would keep
+ * for good. 0 or -errno.
+ */
+static int pack__encode(struct store *st, const struct pack_acc *acc, const uint64_t *keys)
+{
+	ZSTD_CCtx *cctx = ZSTD_createCCtx();
+	int err = -ENOMEM;
+
+	if (cctx &&
+	    !ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, STORE_PACK_LEVEL)) &&
+	    !ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1)))
+		err = blob__encode(&acc->b, keys, true, acc->sum.start_ns, cctx, &st->raw, &st->out);
+	ZSTD_freeCCtx(cctx);
+	return err;
+}
+
+/* Frees what packing an hour took: @acc and the store's buffers, sized for the hour. */
+static void pack__release(struct store *st, struct pack_acc *acc)
+{
+	pack_acc__free(acc);
+	sbuf__exit(&st->raw);
+	sbuf__exit(&st->out);
+}
+
 /* Packs the windows starting in [@lo, @hi) in one transaction. */
 static int pack__range(struct store *st, uint64_t lo, uint64_t hi, uint64_t *packed)
 {
@@ -265,9 +292,7 @@ static int pack__range(struct store *st, uint64_t lo, uint64_t hi, uint64_t *pac
 	err = pack__keys(st, &acc, &keys);
 	if (err)
 		goto out_rollback;
-	ZSTD_CCtx_setParameter(st->cctx, ZSTD_c_compressionLevel, STORE_PACK_LEVEL);
-	err = blob__encode(&acc.b, keys, true, acc.sum.start_ns, st->cctx, &st->raw, &st->out);
-	ZSTD_CCtx_setParameter(st->cctx, ZSTD_c_compressionLevel, STORE_ZSTD_LEVEL);
+	err = pack__encode(st, &acc, keys);
 	if (err) {
 		store__fail(st, err, "cannot pack windows: out of memory");
 		goto out_rollback;
@@ -290,7 +315,7 @@ out_rollback:
 	store__rollback(st);
 out:
 	free(keys);
-	pack_acc__free(&acc);
+	pack__release(st, &acc);
 	return err;
 }
 
