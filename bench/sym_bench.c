@@ -11,7 +11,12 @@
  * Memory: RSS of this process before and after symbolizing a sample of
  * addresses in every executable mapping of every process on the host.
  *
- *   sym_bench [-n ADDRESSES] [-r REPS] [--libc PATH] [--libpython PATH]
+ *   sym_bench [-n ADDRESSES] [-r REPS] [-b BUDGET] [-T] [--libc PATH] [--libpython PATH]
+ *
+ * -b: the symbolizer's memory budget in bytes (sym_options.max_bytes, as
+ * `ember daemon --symbol-cache` sets it); default: the library's. -T: ember
+ * alone, without addr2line and eu-addr2line (quicker, for comparing two
+ * builds of ember in one session).
  *
  * Prints a Markdown table (for bench/RESULTS.md).
  */
@@ -343,6 +348,8 @@ int main(int argc, char **argv)
 	const char *libc = "/lib/x86_64-linux-gnu/libc.so.6";
 	const char *libpy = "/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0";
 	size_t n = 100000, nk, nu;
+	uint64_t budget = 0;
+	bool tools = true;
 	int reps = 5, c, i, k, per = 8;
 	double cold[MAX_REPS], warm[MAX_REPS], fresh[MAX_REPS], a2l[MAX_REPS], eu[MAX_REPS];
 	char root[] = "/tmp/ember-symbench-XXXXXX";
@@ -350,8 +357,12 @@ int main(int argc, char **argv)
 	uint64_t *kaddrs, *kaddrs2, frames = 0;
 	static const struct option lo[] = {{"libc", 1, 0, 'c'}, {"libpython", 1, 0, 'p'}, {0}};
 
-	while ((c = getopt_long(argc, argv, "n:r:m:", lo, NULL)) != -1) {
-		if (c == 'n')
+	while ((c = getopt_long(argc, argv, "n:r:m:b:T", lo, NULL)) != -1) {
+		if (c == 'b')
+			budget = strtoull(optarg, NULL, 10);
+		else if (c == 'T')
+			tools = false;
+		else if (c == 'n')
 			n = strtoul(optarg, NULL, 10);
 		else if (c == 'r')
 			reps = atoi(optarg);
@@ -397,6 +408,12 @@ int main(int argc, char **argv)
 		struct symbolizer *s;
 		double t0 = now_s();
 
+#ifdef SYM_DEFAULT_MAX_BYTES /* a symbolizer with a memory budget */
+		o.max_bytes = budget;
+#else
+		if (budget)
+			return 2;
+#endif
 		s = symbolizer__new(&o);
 		if (!s || !p)
 			abort();
@@ -407,8 +424,8 @@ int main(int argc, char **argv)
 		fresh[i] = run_ember(s, p, t2, 2, kaddrs2, nk, &frames);
 		symbolizer__free(s);
 		profile__free(p);
-		a2l[i] = run_tool("addr2line", t, 2, root);
-		eu[i] = run_tool("eu-addr2line", t, 2, root);
+		a2l[i] = tools ? run_tool("addr2line", t, 2, root) : -1;
+		eu[i] = tools ? run_tool("eu-addr2line", t, 2, root) : -1;
 	}
 	{
 		double mc = median(cold, reps), mw = median(warm, reps), mf = median(fresh, reps);
