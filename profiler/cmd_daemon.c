@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include "ember/storage.h"
 #include "ember/symbolizer.h"
 #include "ember/units.h"
+#include "ember/unwind.h"
 #include "ember/web.h"
 #include "args.h"
 #include "mmap_events.h"
@@ -41,6 +43,8 @@
 #define STATUS_INTERVAL_NS 60000000000ULL
 #define RETAIN_INTERVAL_NS 60000000000ULL
 #define NS		   1000000000ULL
+/* Symbol tables and debug info kept in memory; the unwinder takes a quarter more. */
+#define DEFAULT_SYMBOL_CACHE (4ULL << 20)
 
 struct daemon_args {
 	const char *db;
@@ -52,8 +56,9 @@ struct daemon_args {
 	const char *token_file;
 	const char *web_root;
 	bool no_kernel;
-	bool fp;	     /* --unwind fp; default dwarf */
-	uint32_t stack_size; /* --stack-size, dwarf mode */
+	bool fp;	       /* --unwind fp; default dwarf */
+	uint32_t stack_size;   /* --stack-size, dwarf mode */
+	uint64_t symbol_cache; /* --symbol-cache, bytes */
 };
 
 struct daemon {
@@ -133,6 +138,10 @@ static void usage(FILE *f)
 		"                           complete without frame pointers) or fp\n"
 		"      --stack-size SIZE    dwarf: bytes of stack copied per sample, 8K to 64K\n"
 		"                           (default 16K)\n"
+		"      --symbol-cache SIZE  memory for symbol tables and debug info (default\n"
+		"                           4M; the DWARF unwinder takes a quarter more);\n"
+		"                           least recently used files are closed, and read\n"
+		"                           again when a sample needs them\n"
 		"      --no-kernel          user stacks only\n"
 		"  -v, --verbose            more log output (repeat for debug)\n"
 		"  -h, --help               this help\n"
@@ -154,6 +163,7 @@ enum {
 	OPT_UNWIND,
 	OPT_STACK_SIZE,
 	OPT_NO_KERNEL,
+	OPT_SYMBOL_CACHE,
 };
 
 static int parse_args(int argc, char **argv, struct daemon_args *a, int *verbosity)
@@ -170,6 +180,7 @@ static int parse_args(int argc, char **argv, struct daemon_args *a, int *verbosi
 		{"unwind", required_argument, NULL, OPT_UNWIND},
 		{"stack-size", required_argument, NULL, OPT_STACK_SIZE},
 		{"no-kernel", no_argument, NULL, OPT_NO_KERNEL},
+		{"symbol-cache", required_argument, NULL, OPT_SYMBOL_CACHE},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{},
@@ -185,6 +196,7 @@ static int parse_args(int argc, char **argv, struct daemon_args *a, int *verbosi
 	a->max_bytes = 2ULL << 30;
 	a->listen = "127.0.0.1:7070";
 	a->stack_size = EMBER_USTACK_DEFAULT;
+	a->symbol_cache = DEFAULT_SYMBOL_CACHE;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "F:vh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -251,6 +263,15 @@ static int parse_args(int argc, char **argv, struct daemon_args *a, int *verbosi
 			break;
 		case OPT_NO_KERNEL:
 			a->no_kernel = true;
+			break;
+		case OPT_SYMBOL_CACHE:
+			if (units__parse_size(optarg, &a->symbol_cache) ||
+			    a->symbol_cache < (1 << 20)) {
+				pr_err("--symbol-cache: '%s' is not a size of 1M or more (e.g. 4M, "
+				       "16M)",
+				       optarg);
+				return 2;
+			}
 			break;
 		case 'v':
 			(*verbosity)++;
@@ -373,6 +394,8 @@ static int close_window(struct daemon *d)
 	}
 	d->win = NULL;
 	flush_queue(d);
+	/* What the window and the symbolizer freed goes back to the system. */
+	malloc_trim(0);
 
 	for (size_t i = 0; i < d->n_exited; i++) {
 		prof_collector__forget(d->coll, d->exited[i]);
@@ -520,7 +543,9 @@ static uint64_t cpu_ns(void)
 
 static void log_status(struct daemon *d, uint64_t now_mono)
 {
+	struct unwinder_stats us;
 	struct profile_lost l;
+	struct sym_stats ss;
 	uint64_t cpu = cpu_ns(), lost;
 	double pct = 0;
 
@@ -534,6 +559,13 @@ static void log_status(struct daemon *d, uint64_t now_mono)
 		" KiB, CPU %.2f%%",
 		prof_sampler__samples(d->sampler), d->samples_written, d->written, d->queued,
 		d->dropped, lost, rss_kib(), pct);
+	symbolizer__stats(d->sym, &ss);
+	prof_collector__unwind_stats(d->coll, &us); /* zeros in fp mode: no unwinder */
+	pr_info("status: symbols %" PRIu64 " KiB of %" PRIu64 " in %" PRIu64 " files (%" PRIu64
+		" closed to fit), kernel symbols %" PRIu64 " KiB, unwinder %" PRIu64
+		" KiB of %" PRIu64,
+		ss.memory >> 10, ss.max_bytes >> 10, ss.objects, ss.budget_evictions,
+		ss.kernel_memory >> 10, us.memory >> 10, us.max_bytes >> 10);
 	d->last_status_wall = now_mono;
 	d->last_cpu_ns = cpu;
 }
@@ -621,6 +653,12 @@ int prof_cmd_daemon(int argc, char **argv)
 			usage(stdout);
 		return err < 0 ? 0 : 2;
 	}
+	/*
+	 * Large blocks mapped, whatever was freed before, and freed heap tops given
+	 * back: caches that load and drop files must not leave the heap in holes.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 128 << 10);
+	mallopt(M_TRIM_THRESHOLD, 512 << 10);
 	pthread_mutex_init(&d.lock, NULL);
 	pthread_cond_init(&d.cond, NULL);
 	log__set_journal(getenv("JOURNAL_STREAM") != NULL);
@@ -633,6 +671,7 @@ int prof_cmd_daemon(int argc, char **argv)
 	if (start_web(&d))
 		goto out;
 
+	symo.max_bytes = a.symbol_cache;
 	d.sym = symbolizer__new(&symo);
 	d.coll = d.sym ? prof_collector__new(d.sym, &co) : NULL;
 	d.win = profile__new();
@@ -669,9 +708,13 @@ int prof_cmd_daemon(int argc, char **argv)
 		goto out;
 	if (start_retention(&d))
 		goto out;
+	/* Loading the BPF programs (kernel BTF) and kallsyms left the heap in holes. */
+	malloc_trim(0);
 	d.win_start = wall_ns();
 	pr_info("sampling every CPU at %u Hz (%s stacks) into %s, %" PRIu64 " s windows", a.freq,
 		a.fp ? "frame-pointer" : "DWARF-unwound", a.db, (uint64_t)(a.window_ns / NS));
+	pr_info("symbol cache %" PRIu64 " KiB%s, RSS %" PRIu64 " KiB once started",
+		a.symbol_cache >> 10, a.fp ? "" : " (the unwinder a quarter more)", rss_kib());
 
 	next_drain = mono_ns() + DRAIN_INTERVAL_NS;
 	next_window = mono_ns() + a.window_ns;

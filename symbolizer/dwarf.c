@@ -13,6 +13,14 @@
  * inline tree. Names (linkage name demangled, else DW_AT_name, through
  * abstract origins and specifications) are resolved once per scope.
  *
+ * Memory (sym_dwarf__memory, for the symbolizer's budget): libdw reads every
+ * debug section into memory when it opens a file, compressed ones inflated,
+ * and keeps them until it is closed; that is counted from the section
+ * headers before it opens (sym_dwarf__new refuses a file over its limit).
+ * What it allocates later (its CU table, abbreviations, line tables) is
+ * measured as the heap's growth while the index is built and CUs are walked,
+ * less the index's own; an estimate where the allocator gives no figures.
+ *
  * Input is untrusted: depths and DIE counts are bounded, so a cyclic or
  * absurd tree ends the walk instead of the process.
  */
@@ -20,6 +28,7 @@
 #include <elfutils/libdw.h>
 #include <gelf.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -86,7 +95,8 @@ struct sym_dwarf {
 	struct dw_curange *curanges;
 	size_t n_curanges;
 	struct sym_arena names;
-	size_t bytes;
+	size_t bytes;	     /* the index's arrays */
+	size_t reader_bytes; /* libdw's and libelf's: sections read, then measured growth */
 };
 
 /* Grows *@v (of *@cap elements of @size) to hold @n + 1; 0 or -ENOMEM. */
@@ -139,7 +149,90 @@ static bool dwarf__strings_ok(Elf *elf)
 	return true;
 }
 
-struct sym_dwarf *sym_dwarf__new(int fd, Elf *elf)
+/*
+ * The inflated size of compressed section @sh of @elf (open on @fd), from
+ * its header in the file: gelf_getchdr would read the whole section into
+ * memory to tell. Four times the compressed size when the header cannot be
+ * read natively (another byte order, GNU .zdebug compression).
+ */
+static uint64_t dwarf__inflated(int fd, Elf *elf, const GElf_Shdr *sh)
+{
+	const char *ident = elf_getident(elf, NULL);
+	Elf64_Chdr c64;
+	Elf32_Chdr c32;
+
+	if (!ident || ident[EI_DATA] != (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB
+										   : ELFDATA2MSB))
+		return 4 * sh->sh_size;
+	if (gelf_getclass(elf) == ELFCLASS64 &&
+	    pread(fd, &c64, sizeof(c64), (off_t)sh->sh_offset) == (ssize_t)sizeof(c64))
+		return c64.ch_size;
+	if (gelf_getclass(elf) == ELFCLASS32 &&
+	    pread(fd, &c32, sizeof(c32), (off_t)sh->sh_offset) == (ssize_t)sizeof(c32))
+		return c32.ch_size;
+	return 4 * sh->sh_size;
+}
+
+/*
+ * The bytes libelf and libdw hold once @elf (open on @fd) is open: every
+ * section that is not loaded into the process image (debug sections, symbol
+ * and string tables), compressed ones at their inflated size.
+ */
+static size_t dwarf__file_bytes(int fd, Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	size_t n = 0, shstrndx;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return 0;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
+		    (sh.sh_flags & SHF_ALLOC))
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (sh.sh_flags & SHF_COMPRESSED)
+			n += dwarf__inflated(fd, elf, &sh);
+		else if (name && !strncmp(name, ".zdebug_", 8))
+			n += 4 * sh.sh_size;
+		else
+			n += sh.sh_size;
+	}
+	return n;
+}
+
+/* Heap bytes in use, all arenas; 0 when the allocator does not say (sanitizers). */
+static size_t heap_in_use(void)
+{
+	struct mallinfo2 m = mallinfo2();
+
+	return m.uordblks + m.hblkhd;
+}
+
+static size_t dwarf__own_bytes(const struct sym_dwarf *d)
+{
+	return d->bytes + d->names.bytes;
+}
+
+/*
+ * Counts what libdw allocated since @heap_before (heap_in_use) beyond the
+ * index's own growth since @own_before; @estimate when the allocator gives
+ * no figures. Other threads allocating meanwhile only blur the figure.
+ */
+static void dwarf__count_reader(struct sym_dwarf *d, size_t heap_before, size_t own_before,
+				size_t estimate)
+{
+	size_t after = heap_in_use(), own = dwarf__own_bytes(d) - own_before;
+
+	if (!heap_before || !after)
+		d->reader_bytes += estimate;
+	else if (after > heap_before + own)
+		d->reader_bytes += after - heap_before - own;
+}
+
+struct sym_dwarf *sym_dwarf__new(int fd, Elf *elf, size_t max_bytes)
 {
 	struct sym_dwarf *d = calloc(1, sizeof(*d));
 
@@ -151,6 +244,12 @@ struct sym_dwarf *sym_dwarf__new(int fd, Elf *elf)
 	}
 	d->fd = fd;
 	d->elf = elf;
+	d->reader_bytes = dwarf__file_bytes(fd, elf);
+	if (max_bytes && d->reader_bytes > max_bytes) {
+		sym_dwarf__free(d);
+		errno = E2BIG;
+		return NULL;
+	}
 	if (!dwarf__strings_ok(elf)) {
 		sym_dwarf__free(d);
 		errno = EINVAL;
@@ -203,7 +302,7 @@ void sym_dwarf__free(struct sym_dwarf *d)
 
 size_t sym_dwarf__memory(const struct sym_dwarf *d)
 {
-	return d ? sizeof(*d) + d->bytes + d->names.bytes : 0;
+	return d ? sizeof(*d) + dwarf__own_bytes(d) + d->reader_bytes : 0;
 }
 
 static int curange__cmp(const void *a, const void *b)
@@ -664,7 +763,10 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t pc, struct sym_frame *out, i
 	if (max <= 0)
 		return 0;
 	if (!d->indexed) {
+		size_t heap = heap_in_use(), own = dwarf__own_bytes(d);
+
 		err = dwarf__index(d);
+		dwarf__count_reader(d, heap, own, d->n_cus * 256);
 		if (err)
 			return err;
 	}
@@ -672,7 +774,11 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t pc, struct sym_frame *out, i
 	if (!cu)
 		return 0;
 	if (!cu->loaded) {
+		size_t heap = heap_in_use(), own = dwarf__own_bytes(d);
+
 		err = cu__load(d, cu);
+		/* libdw's line table: some 40 bytes a row, and a sorted copy. */
+		dwarf__count_reader(d, heap, own, cu->n_rows * 96 + cu->n_scopes * 64);
 		if (err)
 			return err;
 	}

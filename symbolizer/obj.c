@@ -11,6 +11,11 @@
  *
  * A debug file of a prelinked binary has the unprelinked addresses: lookups
  * there are shifted by the difference of the two .text addresses.
+ *
+ * Memory: sym_obj__memory counts what an object holds, libdw's part
+ * included, for the symbolizer's budget. Caches start small (a file seen
+ * for a few addresses costs little) and demangled names are kept only for
+ * the symbols looked up.
  */
 #include <errno.h>
 #include <gelf.h>
@@ -31,19 +36,27 @@ struct cache_ent {
 	uint16_t used;
 };
 
+/* Demangled names of the symbols looked up (open addressing by index). */
+struct dm_ent {
+	uint32_t idx; /* symbol index + 1; 0 = free */
+	const char *name;
+};
+
 struct sym_obj {
 	struct sym_elf_info info;
 	struct sym_elf *syms;
 	int64_t sym_delta; /* added to a vaddr before a symbol lookup */
 	struct sym_dwarf *dw;
-	int64_t dw_delta;	/* added to a vaddr before a DWARF lookup */
-	const char **demangled; /* per symbol: NULL = not yet, else name */
+	int64_t dw_delta; /* added to a vaddr before a DWARF lookup */
+	struct dm_ent *dm;
+	size_t dm_n, dm_cap;
 	struct sym_arena names;
 	struct cache_ent *cache;
 	size_t cache_cap, cache_n;
 	struct sym_frame *frames;
 	size_t n_frames, cap_frames;
 	void *image; /* sym_obj__from_memory's copy, or the MiniDebugInfo buffer */
+	bool dwarf_too_big;
 };
 
 static const char demangle_none[] = "";
@@ -65,13 +78,14 @@ int sym_obj__offset_to_vaddr(const struct sym_obj *o, uint64_t off, uint64_t *va
 
 size_t sym_obj__memory(const struct sym_obj *o)
 {
-	size_t n = sizeof(*o) + sym_elf__memory(o->syms) + sym_dwarf__memory(o->dw) +
-		   o->names.bytes + o->cache_cap * sizeof(*o->cache) +
-		   o->cap_frames * sizeof(*o->frames);
+	return sizeof(*o) + sym_elf__memory(o->syms) + sym_dwarf__memory(o->dw) + o->names.bytes +
+	       o->cache_cap * sizeof(*o->cache) + o->cap_frames * sizeof(*o->frames) +
+	       o->dm_cap * sizeof(*o->dm);
+}
 
-	if (o->demangled)
-		n += sym_elf__symbol_count(o->syms) * sizeof(*o->demangled);
-	return n;
+bool sym_obj__dwarf_too_big(const struct sym_obj *o)
+{
+	return o->dwarf_too_big;
 }
 
 void sym_obj__free(struct sym_obj *o)
@@ -80,7 +94,7 @@ void sym_obj__free(struct sym_obj *o)
 		return;
 	sym_elf__free(o->syms);
 	sym_dwarf__free(o->dw);
-	free(o->demangled);
+	free(o->dm);
 	sym_arena__free(&o->names);
 	free(o->cache);
 	free(o->frames);
@@ -142,18 +156,21 @@ static int obj__load(struct sym_obj *o, int fd, Elf *elf, const struct sym_obj_o
 	free(o->image); /* the MiniDebugInfo image is not needed past the read */
 	o->image = NULL;
 
+	errno = 0;
 	if (opts->no_dwarf) {
 		/* Symbol tables only. */
 	} else if (o->info.has_dwarf) {
-		o->dw = sym_dwarf__new(fd, elf);
+		o->dw = sym_dwarf__new(fd, elf, opts->max_dwarf_bytes);
 		fd = -1;
 		elf = NULL;
 	} else if (dbg && dinfo.has_dwarf) {
-		o->dw = sym_dwarf__new(dfd, dbg);
+		o->dw = sym_dwarf__new(dfd, dbg, opts->max_dwarf_bytes);
 		o->dw_delta = text_delta(&o->info, &dinfo);
 		dfd = -1;
 		dbg = NULL;
 	}
+	/* Too big or unreadable DWARF: the symbol table names the file. */
+	o->dwarf_too_big = !o->dw && errno == E2BIG;
 	err = 0;
 
 out_close:
@@ -248,7 +265,7 @@ static void cache__put(struct sym_obj *o, uint64_t vaddr, const struct sym_frame
 	if (n > CACHE_MAX_FRAMES)
 		return;
 	if (!o->cache || (o->cache_n + 1) * 2 > o->cache_cap) {
-		size_t cap = o->cache_cap ? o->cache_cap * 2 : 1024;
+		size_t cap = o->cache_cap ? o->cache_cap * 2 : 64;
 		struct cache_ent *old = o->cache;
 		size_t i, old_cap = o->cache_cap;
 
@@ -271,7 +288,7 @@ static void cache__put(struct sym_obj *o, uint64_t vaddr, const struct sym_frame
 		}
 	}
 	if (o->n_frames + (size_t)n > o->cap_frames) {
-		size_t cap = o->cap_frames ? o->cap_frames * 2 : 1024;
+		size_t cap = o->cap_frames ? o->cap_frames * 2 : 64;
 		struct sym_frame *v;
 
 		while (cap < o->n_frames + (size_t)n)
@@ -293,41 +310,78 @@ static void cache__put(struct sym_obj *o, uint64_t vaddr, const struct sym_frame
 	o->cache_n++;
 }
 
-/* The demangled name of symbol @idx, computed once; NULL on ENOMEM. */
+/* The slot of symbol @idx in the demangled-name table (which has room). */
+static struct dm_ent *dm__slot(const struct sym_obj *o, size_t idx)
+{
+	size_t mask = o->dm_cap - 1, i = (idx * 0x9e3779b97f4a7c15ull) >> 20 & mask;
+
+	while (o->dm[i].idx && o->dm[i].idx != idx + 1)
+		i = (i + 1) & mask;
+	return &o->dm[i];
+}
+
+/* Remembers @name for symbol @idx; a failure only means computing it again. */
+static void dm__put(struct sym_obj *o, size_t idx, const char *name)
+{
+	struct dm_ent *e;
+
+	if ((o->dm_n + 1) * 2 > o->dm_cap) {
+		struct dm_ent *old = o->dm;
+		size_t i, old_cap = o->dm_cap, cap = old_cap ? old_cap * 2 : 64;
+
+		o->dm = calloc(cap, sizeof(*o->dm));
+		if (!o->dm) {
+			o->dm = old;
+			return;
+		}
+		o->dm_cap = cap;
+		for (i = 0; i < old_cap; i++)
+			if (old[i].idx)
+				*dm__slot(o, old[i].idx - 1) = old[i];
+		free(old);
+	}
+	e = dm__slot(o, idx);
+	e->idx = (uint32_t)idx + 1;
+	e->name = name;
+	o->dm_n++;
+}
+
+/* The demangled name of symbol @idx, computed once; the raw name on ENOMEM. */
 static const char *obj__sym_name(struct sym_obj *o, size_t idx)
 {
-	const char *raw = sym_elf__name(o->syms, idx, NULL);
+	const char *raw = sym_elf__name(o->syms, idx, NULL), *name;
+	struct dm_ent *e;
 	char *dm;
 
-	if (!o->demangled) {
-		o->demangled = calloc(sym_elf__symbol_count(o->syms), sizeof(*o->demangled));
-		if (!o->demangled)
-			return raw;
+	if (o->dm_cap) {
+		e = dm__slot(o, idx);
+		if (e->idx)
+			return e->name == demangle_none ? raw : e->name;
 	}
-	if (o->demangled[idx])
-		return o->demangled[idx] == demangle_none ? raw : o->demangled[idx];
 	dm = sym_demangle(raw);
 	if (!dm) {
 		/* "memcpy@@GLIBC_2.14": the version is not part of the name. */
 		const char *at = strchr(raw, '@');
 
-		o->demangled[idx] = demangle_none;
-		if (at && at > raw) {
-			o->demangled[idx] = sym_arena__strndup(&o->names, raw, (size_t)(at - raw));
-			if (!o->demangled[idx])
-				return raw;
-			return o->demangled[idx];
+		if (!at || at == raw) {
+			dm__put(o, idx, demangle_none);
+			return raw;
 		}
-		return raw;
+		name = sym_arena__strndup(&o->names, raw, (size_t)(at - raw));
+		if (!name)
+			return raw;
+		dm__put(o, idx, name);
+		return name;
 	}
 	/* "f(int) [clone .isra.0]": a compiler clone is named by its source function. */
 	if (strstr(dm, " [clone "))
 		*strstr(dm, " [clone ") = '\0';
-	o->demangled[idx] = sym_arena__strndup(&o->names, dm, strlen(dm));
+	name = sym_arena__strndup(&o->names, dm, strlen(dm));
 	free(dm);
-	if (!o->demangled[idx])
+	if (!name)
 		return raw;
-	return o->demangled[idx];
+	dm__put(o, idx, name);
+	return name;
 }
 
 int sym_obj__lookup(struct sym_obj *o, uint64_t vaddr, struct sym_frame *out, int max)

@@ -107,8 +107,12 @@ struct sym_frame {
 	uint64_t low; /* DWARF: the function's first address (its entry) */
 };
 
-/* Takes ownership of @fd and @elf (also on failure). NULL + errno. */
-struct sym_dwarf *sym_dwarf__new(int fd, Elf *elf);
+/*
+ * Takes ownership of @fd and @elf (also on failure). NULL + errno; E2BIG
+ * when the sections libdw would hold take more than @max_bytes (0: no
+ * limit).
+ */
+struct sym_dwarf *sym_dwarf__new(int fd, Elf *elf, size_t max_bytes);
 void sym_dwarf__free(struct sym_dwarf *d);
 /*
  * The function containing @vaddr and its inline chain, outermost first, with
@@ -116,6 +120,7 @@ void sym_dwarf__free(struct sym_dwarf *d);
  * no function there), or -ENOMEM. Strings are borrowed from @d.
  */
 int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t vaddr, struct sym_frame *out, int max);
+/* Bytes held: the index, and what libdw and libelf hold for it. */
 size_t sym_dwarf__memory(const struct sym_dwarf *d);
 
 /* ---- demangling -------------------------------------------------------- */
@@ -148,6 +153,7 @@ struct sym_obj_opts {
 	struct sym_debug_opts debug;
 	const char *bin_path; /* the path the file was opened through (debuglink dir) */
 	bool no_dwarf;
+	uint64_t max_dwarf_bytes; /* DWARF that would hold more is not read; 0: no limit */
 };
 
 /* Reads @elf (taking ownership of @fd and @elf). NULL + errno. */
@@ -163,7 +169,10 @@ int sym_obj__offset_to_vaddr(const struct sym_obj *o, uint64_t off, uint64_t *va
  * else the symbol table); 0 when nothing names it; -ENOMEM.
  */
 int sym_obj__lookup(struct sym_obj *o, uint64_t vaddr, struct sym_frame *out, int max);
+/* Bytes held by @o: tables, caches, DWARF with what libdw holds (estimate). */
 size_t sym_obj__memory(const struct sym_obj *o);
 bool sym_obj__has_dwarf(const struct sym_obj *o);
+/* The file has DWARF that was not read: over opts.max_dwarf_bytes. */
+bool sym_obj__dwarf_too_big(const struct sym_obj *o);
 
 #endif /* EMBER_SYM_INT_H */

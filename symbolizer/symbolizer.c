@@ -19,8 +19,19 @@
  * objects (obj.c), themselves shared by build-id, so a container's copy of
  * libc and the host's are read once. Files open through the process's root
  * (containers), then map_files (deleted or replaced files), then the plain
- * path. The cache is an LRU bounded by sym_options.max_files; a file that
- * cannot be read is remembered for a while rather than retried per address.
+ * path. File entries are an LRU bounded by sym_options.max_files; a file
+ * that cannot be read is remembered for a while rather than retried per
+ * address.
+ *
+ * Memory. Mappings refer to files by key only, and files to objects, so an
+ * object can be closed while processes still map its file: the next address
+ * in it opens the file again (through the process while it lives, else the
+ * path). Objects are an LRU bounded in bytes by sym_options.max_bytes: past
+ * it, the least recently used objects are closed. The object in use is kept
+ * until its lookup is done, so one object may exceed the budget while a
+ * lookup lasts; the next object opened, or symbolizer__window_done, enforces
+ * it strictly. A lookup that finds its file open costs one list move more
+ * than without a budget.
  *
  * Naming of what has no symbol (DESIGN: never a bare "[unknown]" when the
  * module is known):
@@ -62,6 +73,12 @@
 #define SYM_SNAPSHOT_TRIES 3
 /* Kernel addresses remembered (direct-mapped): hot kernel paths repeat. */
 #define SYM_KCACHE_SIZE 65536
+/*
+ * The largest share of the budget one file's DWARF may take when opened: an
+ * eighth, so that a working set of files fits beside it (ld.so's debug info
+ * alone is 1 MiB, 2 MiB once walked, and every new process runs it).
+ */
+#define SYM_DWARF_SHARE 8
 /* Frames one address may expand to (inline chain). */
 #define SYM_MAX_CHAIN 64
 
@@ -162,7 +179,11 @@ static void htab__del(struct htab *t, struct hnode *n)
 struct sym_shared {
 	struct hnode node; /* hash of the build-id; 0-length ids are not shared */
 	struct sym_obj *obj;
-	size_t refs; /* files pointing here */
+	size_t refs;			/* files pointing here */
+	struct sym_file *files;		/* those files, through sym_file.sh_next */
+	struct sym_shared *prev, *next; /* LRU of objects, most recent at the tail */
+	size_t bytes;			/* sym_obj__memory when last accounted */
+	char *name;			/* the path it was first opened for (logs) */
 	bool in_table;
 };
 
@@ -170,6 +191,7 @@ struct sym_shared {
 struct sym_file {
 	struct hnode node;
 	struct sym_file *prev, *next; /* LRU, most recent at the tail */
+	struct sym_file *sh_next;     /* the other files of the same object */
 	uint64_t inode;
 	uint32_t dev_major, dev_minor;
 	char *path;		   /* the key when inode == 0, else NULL */
@@ -207,14 +229,16 @@ struct symbolizer {
 	struct sym_ksyms *ksyms;
 	struct {
 		uint64_t addr;
-		const struct sym_ksym *k;
-	} * kcache;	    /* SYM_KCACHE_SIZE entries, allocated with the table */
-	struct htab procs;  /* pid -> struct sym_proc */
-	struct htab files;  /* (dev, inode) or path -> struct sym_file */
-	struct htab shared; /* build-id -> struct sym_shared */
+		uint64_t idx; /* symbol index + 1; 0 = empty */
+	} * kcache;	      /* SYM_KCACHE_SIZE entries, allocated with the table */
+	struct htab procs;    /* pid -> struct sym_proc */
+	struct htab files;    /* (dev, inode) or path -> struct sym_file */
+	struct htab shared;   /* build-id -> struct sym_shared */
 	struct sym_file *lru_head, *lru_tail; /* least recently used at the head */
 	size_t n_files;
-	bool events; /* fed process events */
+	struct sym_shared *obj_head, *obj_tail; /* objects, least recently used at the head */
+	uint64_t memory;			/* sum of their bytes */
+	bool events;				/* fed process events */
 	struct sym_obj *vdso;
 	uint64_t vdso_size;
 	bool vdso_tried;
@@ -262,16 +286,67 @@ static bool file_key_eq(const struct sym_file *f, const struct sym_map *m)
 	       f->dev_minor == m->dev_minor;
 }
 
-static void symbolizer__shared_put(struct symbolizer *s, struct sym_shared *sh)
+static void symbolizer__obj_unlink(struct symbolizer *s, struct sym_shared *sh)
 {
-	if (!sh || --sh->refs)
+	if (!sh->prev && s->obj_head != sh)
+		return; /* not linked */
+	if (sh->prev)
+		sh->prev->next = sh->next;
+	else
+		s->obj_head = sh->next;
+	if (sh->next)
+		sh->next->prev = sh->prev;
+	else
+		s->obj_tail = sh->prev;
+	sh->prev = sh->next = NULL;
+}
+
+/* Makes @sh the most recently used object. */
+static void symbolizer__obj_touch(struct symbolizer *s, struct sym_shared *sh)
+{
+	if (s->obj_tail == sh)
 		return;
+	symbolizer__obj_unlink(s, sh);
+	sh->prev = s->obj_tail;
+	if (s->obj_tail)
+		s->obj_tail->next = sh;
+	else
+		s->obj_head = sh;
+	s->obj_tail = sh;
+}
+
+/* Brings s->memory up to date with what @sh holds now. */
+static void symbolizer__account(struct symbolizer *s, struct sym_shared *sh)
+{
+	size_t now = sym_obj__memory(sh->obj);
+
+	s->memory = s->memory - sh->bytes + now;
+	sh->bytes = now;
+}
+
+static void symbolizer__shared_put(struct symbolizer *s, struct sym_shared *sh, struct sym_file *f)
+{
+	struct sym_file **pp;
+
+	if (!sh)
+		return;
+	for (pp = &sh->files; *pp; pp = &(*pp)->sh_next) {
+		if (*pp == f) {
+			*pp = f->sh_next;
+			break;
+		}
+	}
+	if (--sh->refs)
+		return;
+	symbolizer__obj_unlink(s, sh);
+	s->memory -= sh->bytes;
 	if (sh->in_table)
 		htab__del(&s->shared, &sh->node);
 	if (sym_obj__has_dwarf(sh->obj))
 		s->stats.dwarf_files--;
 	s->stats.objects--;
 	sym_obj__free(sh->obj);
+	free(sh->name);
 	free(sh);
 }
 
@@ -305,7 +380,7 @@ static void symbolizer__file_destroy(struct symbolizer *s, struct sym_file *f)
 	htab__del(&s->files, &f->node);
 	if (f->shared)
 		s->stats.files--;
-	symbolizer__shared_put(s, f->shared);
+	symbolizer__shared_put(s, f->shared, f);
 	free(f->path);
 	free(f);
 	s->n_files--;
@@ -342,6 +417,8 @@ static int symbolizer__candidate(const struct symbolizer *s, uint32_t pid, const
 	}
 	return n < 0 || (size_t)n >= size ? -ENOENT : 0;
 }
+
+static void symbolizer__enforce(struct symbolizer *s, struct sym_shared *keep);
 
 /*
  * Reads the file behind mapping @m of @pid into a shared object (found by
@@ -399,9 +476,12 @@ static struct sym_shared *symbolizer__open_shared(struct symbolizer *s, uint32_t
 		errno = ENOMEM;
 		return NULL;
 	}
+	/* The object used last may be over the budget: room first. */
+	symbolizer__enforce(s, NULL);
 	/* The debuglink is searched beside the file as the process sees it. */
 	oo.bin_path = i == 1 ? m->path : s->path;
 	oo.no_dwarf = s->opts.no_dwarf;
+	oo.max_dwarf_bytes = s->opts.max_bytes / SYM_DWARF_SHARE;
 	sh->obj = sym_obj__new(fd, elf, &oo);
 	if (!sh->obj) {
 		int err = errno;
@@ -411,9 +491,14 @@ static struct sym_shared *symbolizer__open_shared(struct symbolizer *s, uint32_t
 		return NULL;
 	}
 	sh->refs = 1;
+	sh->name = strdup(m->path); /* for logs: NULL is fine */
 	s->stats.objects++;
 	if (sym_obj__has_dwarf(sh->obj))
 		s->stats.dwarf_files++;
+	if (sym_obj__dwarf_too_big(sh->obj))
+		s->stats.dwarf_too_big++;
+	symbolizer__obj_touch(s, sh);
+	symbolizer__account(s, sh);
 	if (info.build_id_len) {
 		sh->node.hash = hash;
 		sh->in_table = true;
@@ -423,11 +508,12 @@ static struct sym_shared *symbolizer__open_shared(struct symbolizer *s, uint32_t
 }
 
 /*
- * The object of file mapping @m of @pid, from the cache or opened; NULL when
- * the file cannot be read. *@err receives -ENOMEM when out of memory.
+ * The object of file mapping @m of @pid, from the cache or opened, made the
+ * most recently used; NULL when the file cannot be read. *@err receives
+ * -ENOMEM when out of memory. Call symbolizer__done after using it.
  */
-static struct sym_obj *symbolizer__file_obj(struct symbolizer *s, uint32_t pid,
-					    const struct sym_map *m, int *err)
+static struct sym_shared *symbolizer__file_obj(struct symbolizer *s, uint32_t pid,
+					       const struct sym_map *m, int *err)
 {
 	uint64_t hash = file_key_hash(m), t;
 	struct sym_file *f = NULL;
@@ -445,7 +531,8 @@ static struct sym_obj *symbolizer__file_obj(struct symbolizer *s, uint32_t pid,
 		symbolizer__lru_append(s, f);
 		if (f->shared) {
 			s->stats.file_hits++;
-			return f->shared->obj;
+			symbolizer__obj_touch(s, f->shared);
+			return f->shared;
 		}
 		t = now_ns();
 		if (t - f->failed_ns < SYM_FAILED_RETRY_NS) {
@@ -480,13 +567,54 @@ static struct sym_obj *symbolizer__file_obj(struct symbolizer *s, uint32_t pid,
 		pr_debug("symbolizer: cannot read symbols of %s (pid %" PRIu32 ")", m->path, pid);
 	} else {
 		s->stats.files++;
+		f->sh_next = f->shared->files;
+		f->shared->files = f;
+		symbolizer__obj_touch(s, f->shared); /* also when shared by build-id */
 	}
 	/* Beyond the cap, close the least recently used (never @f, at the tail). */
 	while (s->n_files > s->opts.max_files && s->lru_head != f) {
 		symbolizer__file_destroy(s, s->lru_head);
 		s->stats.file_evictions++;
 	}
-	return f->shared ? f->shared->obj : NULL;
+	return f->shared;
+}
+
+/* Closes object @sh: every file entry pointing to it goes, and with the last, @sh. */
+static void symbolizer__evict(struct symbolizer *s, struct sym_shared *sh)
+{
+	pr_debug("symbolizer: closing %s (%zu KiB) to stay within %" PRIu64 " KiB",
+		 sh->name ? sh->name : "a file", sh->bytes >> 10, s->opts.max_bytes >> 10);
+	s->stats.budget_evictions++;
+	s->memory -= sh->bytes;
+	sh->bytes = 0;
+	while (sh->refs > 1)
+		symbolizer__file_destroy(s, sh->files);
+	symbolizer__file_destroy(s, sh->files);
+}
+
+/*
+ * Closes the least recently used objects until the rest fit in the budget;
+ * @keep (the object in use, or NULL) stays even when it alone is over.
+ */
+static void symbolizer__enforce(struct symbolizer *s, struct sym_shared *keep)
+{
+	struct sym_shared *sh = s->obj_head, *next;
+
+	for (; sh && s->memory > s->opts.max_bytes; sh = next) {
+		next = sh->next;
+		if (sh != keep)
+			symbolizer__evict(s, sh);
+	}
+}
+
+/* After a lookup in @sh: its growth counted, the budget enforced (sparing @sh). */
+static void symbolizer__done(struct symbolizer *s, struct sym_shared *sh)
+{
+	if (!sh)
+		return;
+	symbolizer__account(s, sh);
+	if (s->memory > s->opts.max_bytes)
+		symbolizer__enforce(s, sh);
 }
 
 /* ---- processes and generations ----------------------------------------- */
@@ -873,6 +1001,9 @@ void symbolizer__window_done(struct symbolizer *s)
 {
 	size_t i;
 
+	/* Between drains the budget holds strictly: the last object used too. */
+	symbolizer__enforce(s, NULL);
+
 	for (i = 0; i < s->procs.nb; i++) {
 		struct hnode *n = s->procs.b[i], *next;
 
@@ -1176,7 +1307,7 @@ int symbolizer__user(struct symbolizer *s, struct profile *p, uint32_t pid, uint
 	struct sym_frame fr[SYM_MAX_CHAIN];
 	const struct sym_map *m;
 	struct sym_gen *g;
-	struct sym_obj *obj;
+	struct sym_shared *sh;
 	const char *base, *name;
 	uint64_t off, vaddr;
 	int n, err;
@@ -1202,23 +1333,26 @@ int symbolizer__user(struct symbolizer *s, struct profile *p, uint32_t pid, uint
 		return symbolizer__special(s, p, m, addr, ids, max);
 	off = addr - m->start + m->pgoff;
 	base = strrchr(m->path, '/') + 1;
-	obj = symbolizer__file_obj(s, pid, m, &err);
+	sh = symbolizer__file_obj(s, pid, m, &err);
 	if (err)
 		return err;
 	vaddr = off;
 	n = 0;
-	if (obj && !sym_obj__offset_to_vaddr(obj, off, &vaddr)) {
-		n = sym_obj__lookup(obj, vaddr, fr, SYM_MAX_CHAIN);
+	if (sh && !sym_obj__offset_to_vaddr(sh->obj, off, &vaddr))
+		n = sym_obj__lookup(sh->obj, vaddr, fr, SYM_MAX_CHAIN);
+	if (n <= 0) {
+		symbolizer__done(s, sh);
 		if (n < 0)
 			return n;
-	}
-	if (!n) {
 		s->stats.user_unknown++;
 		err = frame__add_bracketed(p, base, vaddr, PROFILE_FRAME_USER, ids);
 		return err ? err : 1;
 	}
 	s->stats.user_resolved++;
-	return frames__add(s, p, fr, n, base, vaddr, ids, max);
+	/* The frames borrow the object's strings: added before it may be closed. */
+	n = frames__add(s, p, fr, n, base, vaddr, ids, max);
+	symbolizer__done(s, sh);
+	return n;
 }
 
 /* ---- kernel addresses -------------------------------------------------- */
@@ -1226,8 +1360,9 @@ int symbolizer__user(struct symbolizer *s, struct profile *p, uint32_t pid, uint
 int symbolizer__kernel(struct symbolizer *s, struct profile *p, uint64_t addr, uint32_t *ids,
 		       uint32_t max)
 {
-	const struct sym_ksym *k;
+	struct sym_ksym ks, *k = NULL;
 	char module[256];
+	size_t idx;
 	int err;
 
 	if (!max)
@@ -1235,15 +1370,19 @@ int symbolizer__kernel(struct symbolizer *s, struct profile *p, uint64_t addr, u
 	if (s->kcache) {
 		size_t slot = (size_t)(hash_u64(addr) & (SYM_KCACHE_SIZE - 1));
 
-		if (s->kcache[slot].addr == addr && s->kcache[slot].k) {
-			k = s->kcache[slot].k;
+		if (s->kcache[slot].addr == addr && s->kcache[slot].idx) {
+			idx = s->kcache[slot].idx - 1;
 		} else {
-			k = sym_ksyms__find(s->ksyms, addr);
+			idx = sym_ksyms__find_index(s->ksyms, addr);
 			s->kcache[slot].addr = addr;
-			s->kcache[slot].k = k;
+			s->kcache[slot].idx = idx == SIZE_MAX ? 0 : idx + 1;
 		}
 	} else {
-		k = sym_ksyms__find(s->ksyms, addr);
+		idx = sym_ksyms__find_index(s->ksyms, addr);
+	}
+	if (idx != SIZE_MAX) {
+		sym_ksyms__get(s->ksyms, idx, &ks);
+		k = &ks;
 	}
 	if (!k) {
 		s->stats.kernel_unknown++;
@@ -1266,7 +1405,7 @@ static int symbolizer__fill_mapping(struct symbolizer *s, uint32_t pid, uint64_t
 {
 	const struct sym_map *m;
 	struct sym_gen *g;
-	struct sym_obj *obj;
+	struct sym_shared *sh;
 	uint64_t vaddr;
 	int err;
 
@@ -1283,13 +1422,14 @@ static int symbolizer__fill_mapping(struct symbolizer *s, uint32_t pid, uint64_t
 	out->is_special = m->path[0] == '[';
 	if (!out->is_file)
 		return 0;
-	obj = symbolizer__file_obj(s, pid, m, &err);
+	sh = symbolizer__file_obj(s, pid, m, &err);
 	if (err)
 		return err;
-	if (obj && !sym_obj__offset_to_vaddr(obj, m->pgoff, &vaddr)) {
+	if (sh && !sym_obj__offset_to_vaddr(sh->obj, m->pgoff, &vaddr)) {
 		out->load_bias = m->start - vaddr;
 		out->has_bias = true;
 	}
+	symbolizer__done(s, sh);
 	return 0;
 }
 
@@ -1343,14 +1483,17 @@ int symbolizer__open_mapped(struct symbolizer *s, uint32_t pid, uint64_t addr, i
 
 void symbolizer__stats(const struct symbolizer *s, struct sym_stats *out)
 {
-	const struct sym_file *f;
-
 	*out = s->stats;
-	out->memory = 0;
-	/* Objects shared by several files are counted once per file: an upper bound. */
-	for (f = s->lru_head; f; f = f->next)
-		if (f->shared)
-			out->memory += sym_obj__memory(f->shared->obj) / f->shared->refs;
+	out->memory = s->memory;
+	out->max_bytes = s->opts.max_bytes;
+	out->kernel_memory = sym_ksyms__memory(s->ksyms);
+	if (s->kcache)
+		out->kernel_memory += SYM_KCACHE_SIZE * sizeof(*s->kcache);
+}
+
+uint64_t symbolizer__max_bytes(const struct symbolizer *s)
+{
+	return s->opts.max_bytes;
 }
 
 /* Loads kallsyms; only running out of memory is an error. 0 or -ENOMEM. */
@@ -1415,6 +1558,8 @@ struct symbolizer *symbolizer__new(const struct sym_options *opts)
 		s->opts = *opts;
 	if (!s->opts.max_files)
 		s->opts.max_files = SYM_DEFAULT_MAX_FILES;
+	if (!s->opts.max_bytes)
+		s->opts.max_bytes = SYM_DEFAULT_MAX_BYTES;
 	s->proc_root = strdup(s->opts.proc_root ? s->opts.proc_root : "/proc");
 	s->perf_map_dir = strdup(s->opts.perf_map_dir ? s->opts.perf_map_dir : "/tmp");
 	if (!s->proc_root || !s->perf_map_dir)

@@ -121,6 +121,22 @@ static size_t read_encoded(const uint8_t *p, size_t n, uint8_t enc, uint64_t *va
 	return len;
 }
 
+/*
+ * Notes that the pages holding [@off, @off + @len) of the image are resident:
+ * counted by UW_PAGE_SPAN, as a read fault maps that much of the page cache
+ * around the page read (the kernel's fault-around).
+ */
+static void pages__mark(struct uw_pages *pg, uint64_t off, size_t len)
+{
+	for (uint64_t p = off >> UW_PAGE_SHIFT; p <= (off + len - 1) >> UW_PAGE_SHIFT; p++) {
+		if (pg->bits[p >> 3] & (1u << (p & 7)))
+			continue;
+		pg->bits[p >> 3] |= (uint8_t)(1u << (p & 7));
+		pg->n++;
+		(*pg->total)++;
+	}
+}
+
 int uw_tables__read(const struct uw_tables *t, uint64_t vaddr, void *dst, size_t len)
 {
 	for (size_t i = 0; i < t->n_loads; i++) {
@@ -133,6 +149,8 @@ int uw_tables__read(const struct uw_tables *t, uint64_t vaddr, void *dst, size_t
 		/* An aligned word read may run past the segment's file bytes: still the file. */
 		if (off > t->image_size || t->image_size - off < len)
 			return -EFAULT;
+		if (t->pages && len)
+			pages__mark(t->pages, off, len);
 		memcpy(dst, t->image + off, len);
 		return 0;
 	}

@@ -19,8 +19,17 @@
  * lock and blocks signals, two system calls a frame. The unwinder reads each
  * function's CFI rows once (unw_reg_states_iterate), keeps them per process
  * (a row may hold addresses of that process's CFI expressions), and moves the
- * cursor with unw_apply_reg_state. Processes beyond opts.max_procs give up
- * their state, oldest first, and the rows of all are bounded in bytes.
+ * cursor with unw_apply_reg_state. Nothing of libunwind's address space is
+ * used beyond the accessors (its cache serves unw_step only, and is off), so
+ * one address space serves every process.
+ *
+ * Memory is bounded by opts.max_bytes (by default a quarter of the
+ * symbolizer's budget): processes' regions and rows, files' tables, and the
+ * pages of mapped files read (counted page by page as they are read). Past
+ * it, read pages are given back first (they come back from the page cache),
+ * then the least recently used processes' rows, idle files, and processes,
+ * down to three quarters of it. Processes beyond opts.max_procs give up
+ * their state, oldest first.
  *
  * Frames with no CFI (JIT code, assembly) are walked through the frame
  * pointer when it points into the snapshot, never by libunwind's guesses.
@@ -74,8 +83,10 @@ struct uw_file {
 	size_t image_size;
 	bool mmapped; /* else malloc'ed (the vDSO) */
 	struct uw_tables t;
-	size_t refs;   /* regions pointing here */
-	uint32_t slot; /* synthetic slot + 1 of the converted .debug_frame; 0 = none */
+	struct uw_pages pages; /* pages of the mapping read */
+	size_t bytes;	       /* held, pages read aside (file__bytes when loaded) */
+	size_t refs;	       /* regions pointing here */
+	uint32_t slot;	       /* synthetic slot + 1 of the converted .debug_frame; 0 = none */
 };
 
 /*
@@ -98,14 +109,13 @@ struct uw_row {
 
 /*
  * Largest register state taken (libunwind's is under 200 bytes on x86-64),
- * rows of one function read at once, rows kept per process, and bytes of
- * register states kept in all (the least recently used processes give theirs
- * up first).
+ * rows of one function read at once, and rows kept per process.
  */
-#define UW_RS_MAX     512
-#define UW_FUNC_ROWS  512
-#define UW_PROC_ROWS  4096
-#define UW_ROWS_BYTES (32u << 20)
+#define UW_RS_MAX    512
+#define UW_FUNC_ROWS 512
+#define UW_PROC_ROWS 4096
+/* The budget when neither the options nor the symbolizer give one, and its floor. */
+#define UW_MIN_BYTES (512u << 10)
 
 /* The rows of the function being read (unw_reg_states_iterate). */
 struct uw_collect {
@@ -119,7 +129,7 @@ struct uw_proc {
 	struct uw_proc *hnext;
 	struct uw_proc *lru_prev, *lru_next; /* most recent at the tail */
 	uint32_t pid;
-	unw_addr_space_t as;
+	size_t bytes;		   /* proc__bytes when last accounted */
 	struct uw_region *regions; /* sorted by start, disjoint */
 	size_t n_regions, cap_regions;
 	uint64_t refreshed_ns; /* last mapping refresh asked of the symbolizer */
@@ -145,6 +155,7 @@ struct unwinder {
 	struct symbolizer *sym;
 	struct unwinder_opts opts;
 	unw_accessors_t acc;
+	unw_addr_space_t as; /* shared by every process: only its accessors are used */
 	struct uw_proc **buckets;
 	size_t nb, n_procs;
 	struct uw_proc *lru_head, *lru_tail;
@@ -157,8 +168,62 @@ struct unwinder {
 	bool vdso_tried;
 	struct unwinder_stats stats;
 	struct uw_collect collect;
-	size_t rows_bytes; /* register states held by all processes */
+	size_t memory; /* processes' and files' bytes, read pages aside */
+	size_t pages;  /* pages of mapped files read, all files */
 };
+
+/* ---- memory ------------------------------------------------------------ */
+
+/* Bytes of the page bits of an image of @size bytes. */
+static size_t pages_len(size_t size)
+{
+	return size / UW_PAGE_SPAN / 8 + 2;
+}
+
+static size_t proc__bytes(const struct uw_proc *p)
+{
+	return sizeof(*p) + p->cap_regions * sizeof(*p->regions) + p->cap_rows * sizeof(*p->rows) +
+	       p->blob_cap;
+}
+
+static void proc__account(struct unwinder *u, struct uw_proc *p)
+{
+	size_t now = proc__bytes(p);
+
+	u->memory = u->memory - p->bytes + now;
+	p->bytes = now;
+}
+
+static size_t file__bytes(const struct uw_file *f)
+{
+	size_t n = sizeof(*f) + f->t.n_loads * sizeof(*f->t.loads);
+
+	if (f->t.dbg.image)
+		n += f->t.dbg.size + 8;
+	if (f->mmapped)
+		n += pages_len(f->image_size);
+	else
+		n += f->image_size;
+	return n;
+}
+
+/* Gives back the pages of @f's mapping that were read; they come back on use. */
+static void file__drop_pages(struct unwinder *u, struct uw_file *f)
+{
+	if (!f->mmapped || !f->pages.n)
+		return;
+	madvise(f->image, f->image_size, MADV_DONTNEED);
+	memset(f->pages.bits, 0, pages_len(f->image_size));
+	u->pages -= f->pages.n;
+	f->pages.n = 0;
+}
+
+/* Everything the unwinder holds. */
+static size_t unwinder__memory(const struct unwinder *u)
+{
+	return sizeof(*u) + u->memory + u->pages * UW_PAGE_SPAN + u->n_slots * sizeof(*u->slots) +
+	       u->nb * sizeof(*u->buckets);
+}
 
 /* ---- files ------------------------------------------------------------- */
 
@@ -176,11 +241,14 @@ static void file__destroy(struct unwinder *u, struct uw_file *f)
 		u->slots[f->slot - 1] = NULL;
 	if (uw_tables__has_cfi(&f->t))
 		u->stats.files--;
+	u->memory -= f->bytes;
+	u->pages -= f->pages.n;
 	uw_tables__fini(&f->t);
 	if (f->mmapped)
 		munmap(f->image, f->image_size);
 	else
 		free(f->image);
+	free(f->pages.bits);
 	free(f);
 }
 
@@ -254,7 +322,11 @@ static void file__assign_slot(struct unwinder *u, struct uw_file *f)
 	f->slot = i + 1;
 }
 
-/* Reads @f's unwind tables; a file that is not a usable ELF keeps empty tables. */
+/*
+ * Reads @f's unwind tables; a file that is not a usable ELF keeps empty
+ * tables. The pages reading them took are given back; from here on reads
+ * are counted page by page.
+ */
 static void file__load_tables(struct unwinder *u, struct uw_file *f, const char *what)
 {
 	int err = uw_tables__init(&f->t, f->image, f->image_size);
@@ -262,11 +334,20 @@ static void file__load_tables(struct unwinder *u, struct uw_file *f, const char 
 	if (err) {
 		pr_debug("unwind: no unwind tables in %s: %s", what, strerror(-err));
 		memset(&f->t, 0, sizeof(f->t));
-		return;
+	} else {
+		file__assign_slot(u, f);
+		if (uw_tables__has_cfi(&f->t))
+			u->stats.files++;
 	}
-	file__assign_slot(u, f);
-	if (uw_tables__has_cfi(&f->t))
-		u->stats.files++;
+	if (f->mmapped) {
+		f->t.pages = &f->pages;
+		f->pages.total = &u->pages;
+		f->pages.n = 1; /* whatever init read */
+		u->pages++;
+		file__drop_pages(u, f);
+	}
+	f->bytes = file__bytes(f);
+	u->memory += f->bytes;
 }
 
 /* The file open on @fd, shared or newly read; NULL on ENOMEM. @fd stays the caller's. */
@@ -290,9 +371,15 @@ static struct uw_file *file__from_fd(struct unwinder *u, int fd, const char *pat
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
+	f->pages.bits = calloc(pages_len((size_t)st.st_size), 1);
+	if (!f->pages.bits) {
+		free(f);
+		return NULL;
+	}
 	/* Copy-on-write: nothing can reach the file, and libelf may keep its views. */
 	map = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	if (map == MAP_FAILED) {
+		free(f->pages.bits);
 		free(f);
 		return NULL;
 	}
@@ -408,8 +495,7 @@ static void proc__destroy(struct unwinder *u, struct uw_proc *p)
 	proc__clear_regions(u, p);
 	rows__clear(u, p);
 	free(p->regions);
-	if (p->as)
-		unw_destroy_addr_space(p->as);
+	u->memory -= p->bytes;
 	free(p);
 	u->n_procs--;
 	u->stats.procs = u->n_procs;
@@ -464,12 +550,8 @@ static struct uw_proc *proc__get(struct unwinder *u, uint32_t pid)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	p->as = unw_create_addr_space(&u->acc, 0);
-	if (!p->as) {
-		free(p);
-		return NULL;
-	}
 	p->pid = pid;
+	proc__account(u, p);
 	p->hnext = u->buckets[hash_pid(pid) & (u->nb - 1)];
 	u->buckets[hash_pid(pid) & (u->nb - 1)] = p;
 	lru_append(u, p);
@@ -515,6 +597,7 @@ static struct uw_region *region__insert(struct unwinder *u, struct uw_proc *p,
 			return NULL;
 		p->regions = v;
 		p->cap_regions = cap;
+		proc__account(u, p);
 	}
 	/* Overlapped [i, j) become the one new region. */
 	if (j != i + 1)
@@ -799,13 +882,13 @@ static const struct uw_row *rows__find(const struct uw_proc *p, uint64_t addr)
 
 static void rows__clear(struct unwinder *u, struct uw_proc *p)
 {
-	u->rows_bytes -= p->blob_len;
 	free(p->rows);
 	free(p->blobs);
 	p->rows = NULL;
 	p->blobs = NULL;
 	p->n_rows = p->cap_rows = 0;
 	p->blob_len = p->blob_cap = 0;
+	proc__account(u, p);
 }
 
 /* unw_reg_states_iterate's callback: collects one function's rows. */
@@ -836,14 +919,10 @@ static int collect_row(void *token, void *rs, size_t size, unw_word_t start, unw
 static int rows__insert(struct unwinder *u, struct uw_proc *p, const struct uw_collect *c)
 {
 	size_t i, j, add = c->n * c->size;
-	struct uw_proc *old;
 
 	/* Rows replaced by newer ones leave their bytes behind: count bytes, not rows. */
 	if (p->n_rows + c->n > UW_PROC_ROWS || p->blob_len + add > UW_PROC_ROWS * c->size)
 		rows__clear(u, p);
-	for (old = u->lru_head; old && u->rows_bytes + add > UW_ROWS_BYTES; old = old->lru_next)
-		if (old != p)
-			rows__clear(u, old);
 	if (p->n_rows + c->n > p->cap_rows) {
 		size_t cap = p->cap_rows ? p->cap_rows * 2 : 256;
 		struct uw_row *v;
@@ -883,7 +962,7 @@ static int rows__insert(struct unwinder *u, struct uw_proc *p, const struct uw_c
 		p->n_rows = p->n_rows + 1 - (j - i);
 		p->rows[i] = r;
 	}
-	u->rows_bytes += add;
+	proc__account(u, p);
 	return 0;
 }
 
@@ -921,7 +1000,7 @@ static const struct uw_row *row__get(struct uw_ctx *ctx, uint64_t lookup, uint64
 	sctx.last = NULL;
 	c->n = 0;
 	c->lookup = lookup;
-	ret = unw_init_remote(&scratch, p->as, &sctx);
+	ret = unw_init_remote(&scratch, ctx->u->as, &sctx);
 	if (!ret)
 		ret = unw_reg_states_iterate(&scratch, collect_row, c);
 	ctx->noinfo = sctx.noinfo;
@@ -995,7 +1074,7 @@ static void walk(struct unwinder *u, struct uw_ctx *ctx, struct unwinder_stack *
 	const struct uw_row *row;
 	int r;
 
-	if (unw_init_remote(&cur, ctx->proc->as, ctx) < 0) {
+	if (unw_init_remote(&cur, u->as, ctx) < 0) {
 		push(out, ctx->ip, flags);
 		out->end = UNWINDER_END_ERROR;
 		return;
@@ -1027,7 +1106,7 @@ static void walk(struct unwinder *u, struct uw_ctx *ctx, struct unwinder_stack *
 			if (unw_get_reg(&cur, UNW_TDEP_BP, &bp) < 0)
 				bp = 0;
 			r = fp_step(ctx, sp, bp, &ret_addr);
-			if (!r && unw_init_remote(&cur, ctx->proc->as, ctx) < 0)
+			if (!r && unw_init_remote(&cur, u->as, ctx) < 0)
 				r = UNWINDER_END_ERROR;
 			if (r) {
 				out->end = r;
@@ -1070,6 +1149,44 @@ static void walk(struct unwinder *u, struct uw_ctx *ctx, struct unwinder_stack *
 	}
 }
 
+/*
+ * Brings the unwinder within its budget: read pages of mapped files go back
+ * first (they come back from the page cache), then, least recently used
+ * first, processes' rows, idle files and processes, down to three quarters
+ * of the budget so that the next samples do not start it all over. @keep
+ * (the process just unwound) is spared.
+ */
+static void unwinder__enforce(struct unwinder *u, struct uw_proc *keep)
+{
+	size_t target = u->opts.max_bytes / 4 * 3;
+	struct uw_proc *p, *next;
+	struct uw_file *f;
+
+	if (unwinder__memory(u) <= u->opts.max_bytes)
+		return;
+	for (f = u->files; f; f = f->next)
+		file__drop_pages(u, f);
+	for (p = u->lru_head; p && unwinder__memory(u) > target; p = p->lru_next) {
+		if (p == keep || !p->rows)
+			continue;
+		rows__clear(u, p);
+		u->stats.rows_dropped++;
+	}
+	for (p = u->lru_head; p && unwinder__memory(u) > target; p = next) {
+		next = p->lru_next;
+		while (u->idle_head && unwinder__memory(u) > target) {
+			f = u->idle_head;
+			idle_unlink(u, f);
+			file__destroy(u, f);
+			u->stats.files_closed++;
+		}
+		if (p == keep || unwinder__memory(u) <= target)
+			continue;
+		proc__destroy(u, p);
+		u->stats.procs_dropped++;
+	}
+}
+
 int unwinder__unwind(struct unwinder *u, const struct unwinder_sample *in,
 		     struct unwinder_stack *out)
 {
@@ -1090,6 +1207,7 @@ int unwinder__unwind(struct unwinder *u, const struct unwinder_sample *in,
 	if (!ctx.proc)
 		return -ENOMEM;
 	walk(u, &ctx, out);
+	unwinder__enforce(u, ctx.proc);
 	u->stats.samples++;
 	u->stats.frames += out->n;
 	if (out->end == UNWINDER_END_OUTERMOST)
@@ -1112,6 +1230,8 @@ void unwinder__forget(struct unwinder *u, uint32_t pid)
 void unwinder__stats(const struct unwinder *u, struct unwinder_stats *out)
 {
 	*out = u->stats;
+	out->memory = unwinder__memory(u);
+	out->max_bytes = u->opts.max_bytes;
 }
 
 struct unwinder *unwinder__new(struct symbolizer *sym, const struct unwinder_opts *opts)
@@ -1127,6 +1247,10 @@ struct unwinder *unwinder__new(struct symbolizer *sym, const struct unwinder_opt
 		u->opts.max_procs = DEFAULT_MAX_PROCS;
 	if (!u->opts.max_files)
 		u->opts.max_files = DEFAULT_MAX_FILES;
+	if (!u->opts.max_bytes)
+		u->opts.max_bytes = sym ? symbolizer__max_bytes(sym) / 4 : 0;
+	if (u->opts.max_bytes < UW_MIN_BYTES)
+		u->opts.max_bytes = UW_MIN_BYTES;
 	u->acc.find_proc_info = find_proc_info;
 	u->acc.put_unwind_info = put_unwind_info;
 	u->acc.get_dyn_info_list_addr = get_dyn_info_list_addr;
@@ -1135,6 +1259,14 @@ struct unwinder *unwinder__new(struct symbolizer *sym, const struct unwinder_opt
 	u->acc.access_fpreg = access_fpreg;
 	u->acc.resume = resume;
 	u->acc.get_proc_name = get_proc_name;
+	u->as = unw_create_addr_space(&u->acc, 0);
+	if (!u->as) {
+		free(u);
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* Its cache serves unw_step, which is never called: no state kept per address. */
+	unw_set_caching_policy(u->as, UNW_CACHE_NONE);
 	return u;
 }
 
@@ -1146,6 +1278,8 @@ void unwinder__free(struct unwinder *u)
 		proc__destroy(u, u->lru_head);
 	while (u->files)
 		file__destroy(u, u->files);
+	if (u->as)
+		unw_destroy_addr_space(u->as);
 	free(u->buckets);
 	free(u->slots);
 	free(u);

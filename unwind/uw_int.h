@@ -33,9 +33,24 @@ struct uw_dbg_frame {
 	uint64_t base;	  /* table pcs are relative to this ELF address */
 };
 
+/*
+ * Pages of a mapped image read through uw_tables__read since they were last
+ * given back: one bit per UW_PAGE_SPAN bytes (a read fault maps the pages
+ * around the one read, 64 KiB by default), and a count shared by all images.
+ */
+#define UW_PAGE_SHIFT 16
+#define UW_PAGE_SPAN  (1ull << UW_PAGE_SHIFT)
+
+struct uw_pages {
+	uint8_t *bits;
+	size_t n;      /* bits set */
+	size_t *total; /* sum of n over the images sharing the count */
+};
+
 struct uw_tables {
 	const uint8_t *image; /* the whole file (or a copy of it) */
 	size_t image_size;
+	struct uw_pages *pages; /* NULL: not counted (an image in memory) */
 	struct uw_load *loads;
 	size_t n_loads;
 	uint64_t lo, hi; /* ELF address range of the PT_LOAD segments */
@@ -55,7 +70,10 @@ struct uw_tables {
  */
 int uw_tables__init(struct uw_tables *t, const uint8_t *image, size_t size);
 void uw_tables__fini(struct uw_tables *t);
-/* Copies @len bytes at ELF address @vaddr from the file's bytes. 0 or -EFAULT. */
+/*
+ * Copies @len bytes at ELF address @vaddr from the file's bytes, marking the
+ * pages read in t->pages. 0 or -EFAULT.
+ */
 int uw_tables__read(const struct uw_tables *t, uint64_t vaddr, void *dst, size_t len);
 /* True when @t holds CFI of some form. */
 bool uw_tables__has_cfi(const struct uw_tables *t);

@@ -37,12 +37,18 @@ struct sym_ksyms *sym_ksyms__parse(FILE *f);
 struct sym_ksyms *sym_ksyms__load(const char *path);
 void sym_ksyms__free(struct sym_ksyms *ks);
 size_t sym_ksyms__count(const struct sym_ksyms *ks);
+/* Bytes held by @ks (0 for NULL). */
+size_t sym_ksyms__memory(const struct sym_ksyms *ks);
 /*
- * The function symbol containing @addr (the last symbol at or below it), or
- * NULL when @addr is below the first symbol or the table has only zero
- * addresses (kptr_restrict).
+ * The function symbol containing @addr (the last symbol at or below it) into
+ * *@out, whose strings are borrowed from @ks. 0, or -ENOENT when @addr is
+ * below the first symbol or the table has only zero addresses
+ * (kptr_restrict).
  */
-const struct sym_ksym *sym_ksyms__find(const struct sym_ksyms *ks, uint64_t addr);
+int sym_ksyms__find(const struct sym_ksyms *ks, uint64_t addr, struct sym_ksym *out);
+/* The same in two steps: the symbol's index (SIZE_MAX: none), then symbol @idx. */
+size_t sym_ksyms__find_index(const struct sym_ksyms *ks, uint64_t addr);
+void sym_ksyms__get(const struct sym_ksyms *ks, size_t idx, struct sym_ksym *out);
 
 /* ---- /proc/PID/maps ---------------------------------------------------- */
 
@@ -104,7 +110,21 @@ struct sym_options {
 	uint32_t max_files;	       /* files kept open (LRU); 0 = 256 */
 	bool debuginfod;	       /* ask debuginfod (DEBUGINFOD_URLS) for missing debug info */
 	bool no_dwarf;		       /* symbol tables only: no inline chains, no file:line */
+	/*
+	 * Memory budget of the files' objects: symbol tables, DWARF (what libdw
+	 * holds, inflated sections included, and the index over it), address
+	 * caches (sym_stats.memory). Past it, the least recently used objects
+	 * are closed, even while processes map their files: the next address
+	 * in such a file opens it again, so no name is lost. DWARF that would
+	 * take more than an eighth of it is not read (the symbol tables name
+	 * that file's functions). The object in use may exceed it during one
+	 * lookup; symbolizer__window_done holds it strictly.
+	 * 0 = SYM_DEFAULT_MAX_BYTES.
+	 */
+	uint64_t max_bytes;
 };
+
+#define SYM_DEFAULT_MAX_BYTES (256ull << 20)
 
 struct sym_stats {
 	uint64_t processes;	 /* processes with mappings known */
@@ -121,8 +141,12 @@ struct sym_stats {
 	uint64_t jit_resolved;	 /* addresses named by a perf map */
 	uint64_t kernel_resolved;
 	uint64_t kernel_unknown;
-	uint64_t proc_reads; /* /proc/PID/maps snapshots taken */
-	uint64_t memory;     /* bytes held by open objects (estimate) */
+	uint64_t proc_reads;	   /* /proc/PID/maps snapshots taken */
+	uint64_t memory;	   /* bytes held by open objects (sym_options.max_bytes) */
+	uint64_t max_bytes;	   /* the budget in effect */
+	uint64_t budget_evictions; /* objects closed to stay within the budget */
+	uint64_t dwarf_too_big;	   /* files whose DWARF was not read: over 1/8 of the budget */
+	uint64_t kernel_memory;	   /* bytes of the kallsyms table (outside the budget) */
 };
 
 struct symbolizer;
@@ -185,6 +209,8 @@ int symbolizer__user(struct symbolizer *s, struct profile *p, uint32_t pid, uint
 		     uint32_t *ids, uint32_t max);
 
 void symbolizer__stats(const struct symbolizer *s, struct sym_stats *out);
+/* The budget in effect (sym_options.max_bytes, or its default). */
+uint64_t symbolizer__max_bytes(const struct symbolizer *s);
 
 /* ---- mappings, for the DWARF unwinder ---------------------------------- */
 

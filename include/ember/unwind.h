@@ -16,8 +16,8 @@
  * them after a process exits. The unwinder caches, per file, the unwind tables
  * (bounded: an LRU of unreferenced files) and, per process, which file maps
  * which range and the CFI rows of the functions seen (bounded: an LRU of
- * processes, and a cap on rows). Not thread-safe: one thread drives an
- * unwinder.
+ * processes, and a cap on rows), all within a memory budget
+ * (unwinder_opts.max_bytes). Not thread-safe: one thread drives an unwinder.
  */
 #ifndef EMBER_UNWIND_H
 #define EMBER_UNWIND_H
@@ -70,6 +70,14 @@ struct unwinder_stack {
 struct unwinder_opts {
 	uint32_t max_procs; /* processes with cached state; 0 = default (256) */
 	uint32_t max_files; /* unreferenced files kept open; 0 = default (64) */
+	/*
+	 * Memory budget: processes' mappings and CFI rows, files' tables, the
+	 * pages of mapped files read (unwinder_stats.memory). Past it, the
+	 * least recently used give their state up; the process being unwound
+	 * is spared. 0 = a quarter of the symbolizer's budget
+	 * (symbolizer__max_bytes), so one setting bounds both; at least 512 KiB.
+	 */
+	uint64_t max_bytes;
 };
 
 struct unwinder_stats {
@@ -78,10 +86,15 @@ struct unwinder_stats {
 	uint64_t outermost; /* samples that reached the outermost frame */
 	uint64_t truncated;
 	uint64_t errors;
-	uint64_t fp_steps; /* frames found through the frame pointer */
-	uint64_t files;	   /* files with unwind tables open now */
-	uint64_t procs;	   /* processes with cached state now */
-	uint64_t no_info;  /* lookups of code with no CFI */
+	uint64_t fp_steps;	/* frames found through the frame pointer */
+	uint64_t files;		/* files with unwind tables open now */
+	uint64_t procs;		/* processes with cached state now */
+	uint64_t no_info;	/* lookups of code with no CFI */
+	uint64_t memory;	/* bytes held now (read pages of mapped files included) */
+	uint64_t max_bytes;	/* the budget in effect */
+	uint64_t rows_dropped;	/* processes' CFI rows dropped to stay in the budget */
+	uint64_t files_closed;	/* idle files closed to stay in the budget */
+	uint64_t procs_dropped; /* processes' state dropped to stay in the budget */
 };
 
 struct unwinder;

@@ -49,9 +49,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct sym_ksyms *ks = sym_ksyms__parse(f);
 
 		for (size_t i = 0; ks && i < sizeof(probes) / sizeof(probes[0]); i++) {
-			const struct sym_ksym *k = sym_ksyms__find(ks, probes[i]);
+			struct sym_ksym k;
 
-			if (k && k->addr > probes[i])
+			if (!sym_ksyms__find(ks, probes[i], &k) && k.addr > probes[i])
 				abort(); /* a symbol above the address cannot contain it */
 		}
 		sym_ksyms__free(ks);

@@ -4,6 +4,7 @@
  * at and between symbols, malformed input.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,14 +32,24 @@ static struct sym_ksyms *parse_str(const char *text)
 static void assert_sym(const struct sym_ksyms *ks, uint64_t addr, const char *name,
 		       const char *module)
 {
-	const struct sym_ksym *k = sym_ksyms__find(ks, addr);
+	struct sym_ksym k;
 
-	assert_non_null(k);
-	assert_string_equal(k->name, name);
+	assert_int_equal(sym_ksyms__find(ks, addr, &k), 0);
+	assert_true(k.addr <= addr);
+	assert_string_equal(k.name, name);
 	if (module)
-		assert_string_equal(k->module, module);
+		assert_string_equal(k.module, module);
 	else
-		assert_null(k->module);
+		assert_null(k.module);
+}
+
+/* No symbol contains @addr. */
+static void assert_miss(const struct sym_ksyms *ks, uint64_t addr)
+{
+	struct sym_ksym k;
+
+	assert_int_equal(sym_ksyms__find(ks, addr, &k), -ENOENT);
+	assert_int_equal(sym_ksyms__find_index(ks, addr), SIZE_MAX);
 }
 
 static void test_fixture(void **state)
@@ -49,8 +60,8 @@ static void test_fixture(void **state)
 	/* 19 lines: 3 aliases at _stext and 2 at schedule collapse, 4 data, 1 absolute. */
 	assert_int_equal(sym_ksyms__count(ks), 11);
 
-	assert_null(sym_ksyms__find(ks, 0));
-	assert_null(sym_ksyms__find(ks, 0xffffffff80ffffffull));
+	assert_miss(ks, 0);
+	assert_miss(ks, 0xffffffff80ffffffull);
 	/* Equal binding and underscores: the first line wins. */
 	assert_sym(ks, 0xffffffff81000000ull, "_stext", NULL);
 	assert_sym(ks, 0xffffffff81000fffull, "_stext", NULL);
@@ -83,8 +94,13 @@ static void test_module_strings_shared(void **state)
 
 	assert_non_null(ks);
 	assert_int_equal(sym_ksyms__count(ks), 4);
-	assert_ptr_equal(sym_ksyms__find(ks, 0xffffffffc0000000ull)->module,
-			 sym_ksyms__find(ks, 0xffffffffc0000100ull)->module);
+	{
+		struct sym_ksym a, b;
+
+		assert_int_equal(sym_ksyms__find(ks, 0xffffffffc0000000ull, &a), 0);
+		assert_int_equal(sym_ksyms__find(ks, 0xffffffffc0000100ull, &b), 0);
+		assert_ptr_equal(a.module, b.module);
+	}
 	assert_sym(ks, 0xffffffffc0000200ull, "c", "m2");
 	assert_sym(ks, 0xffffffffc0000300ull, "d", "m1");
 	sym_ksyms__free(ks);
@@ -96,8 +112,8 @@ static void test_restricted(void **state)
 
 	assert_non_null(ks);
 	assert_int_equal(sym_ksyms__count(ks), 0);
-	assert_null(sym_ksyms__find(ks, 0));
-	assert_null(sym_ksyms__find(ks, 0xffffffff81000000ull));
+	assert_miss(ks, 0);
+	assert_miss(ks, 0xffffffff81000000ull);
 	sym_ksyms__free(ks);
 }
 
@@ -107,7 +123,7 @@ static void test_empty(void **state)
 
 	assert_non_null(ks);
 	assert_int_equal(sym_ksyms__count(ks), 0);
-	assert_null(sym_ksyms__find(ks, 1));
+	assert_miss(ks, 1);
 	sym_ksyms__free(ks);
 
 	ks = parse_str("\n\n");
@@ -156,7 +172,58 @@ static void test_long_name_no_newline(void **state)
 	ks = parse_str(text);
 	assert_non_null(ks);
 	assert_int_equal(sym_ksyms__count(ks), 1);
-	assert_int_equal(strlen(sym_ksyms__find(ks, 0xffffffff81000001ull)->name), n);
+	{
+		struct sym_ksym k;
+
+		assert_int_equal(sym_ksyms__find(ks, 0xffffffff81000001ull, &k), 0);
+		assert_int_equal(strlen(k.name), n);
+	}
+	sym_ksyms__free(ks);
+	free(text);
+}
+
+/*
+ * A kernel-sized table: every symbol of 20,000 (core kernel and modules,
+ * unsorted input, some weak aliases) found with its own name and module, in
+ * scattered order, and the table smaller than the text it came from.
+ */
+static void test_many(void **state)
+{
+	const size_t n = 20000;
+	size_t i, len = 0, cap = n * 96;
+	char *text = malloc(cap);
+	struct sym_ksyms *ks;
+	FILE *f;
+
+	assert_non_null(text);
+	/* Modules first and the core kernel backwards: the table sorts them. */
+	for (i = n; i-- > 0;) {
+		uint64_t addr =
+			(i < n / 4 ? 0xffffffffc0000000ull : 0xffffffff81000000ull) + i * 64;
+
+		len += snprintf(text + len, cap - len, "%016" PRIx64 " %c sym_%zu_%x%s\n", addr,
+				i % 3 ? 't' : 'T', i, (unsigned)(i * 2654435761u),
+				i < n / 4 ? (i & 1 ? "\t[mod_a]" : "\t[mod_b]") : "");
+		if (i % 100 == 7) /* a weak alias, which loses to the symbol */
+			len += snprintf(text + len, cap - len, "%016" PRIx64 " W alias_%zu\n", addr,
+					i);
+	}
+	f = fmemopen(text, len, "r");
+	assert_non_null(f);
+	ks = sym_ksyms__parse(f);
+	fclose(f);
+	assert_non_null(ks);
+	assert_int_equal(sym_ksyms__count(ks), n);
+	assert_true(sym_ksyms__memory(ks) < len);
+	for (i = 0; i < n; i++) {
+		size_t k = (i * 7919) % n; /* every symbol, in scattered order */
+		uint64_t addr =
+			(k < n / 4 ? 0xffffffffc0000000ull : 0xffffffff81000000ull) + k * 64;
+		char want[64];
+
+		snprintf(want, sizeof(want), "sym_%zu_%x", k, (unsigned)(k * 2654435761u));
+		assert_sym(ks, addr + 63, want, k < n / 4 ? (k & 1 ? "mod_a" : "mod_b") : NULL);
+	}
 	sym_ksyms__free(ks);
 	free(text);
 }
@@ -165,7 +232,8 @@ static void test_free_null(void **state)
 {
 	sym_ksyms__free(NULL);
 	assert_int_equal(sym_ksyms__count(NULL), 0);
-	assert_null(sym_ksyms__find(NULL, 1));
+	assert_int_equal(sym_ksyms__memory(NULL), 0);
+	assert_miss(NULL, 1);
 }
 
 int main(void)
@@ -178,6 +246,7 @@ int main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_long_name_no_newline),
+		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_free_null),
 	};
 	/* clang-format on */

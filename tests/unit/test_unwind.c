@@ -10,6 +10,7 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <link.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -488,28 +489,30 @@ static void test_no_stack_bytes(void **state)
 }
 
 /*
- * Forked children map what we map, where we map it: our snapshot unwinds the
- * same as theirs. With room for two processes, a third evicts the oldest,
- * which then unwinds from scratch, to the same frames.
+ * Forks @nkids sleeping children, which map what we map where we map it, and
+ * has a new unwinder with @opts unwind our chain's snapshot as theirs,
+ * @rounds times each: every unwind reaches the outermost frame with the
+ * frames of our own. Returns the most memory the unwinder held after an
+ * unwind; its stats at the end are in *@st. @max_procs: at most so many
+ * processes cached after each unwind (0: not checked).
  */
-static void test_process_lru(void **state)
+static uint64_t unwind_children(struct env *e, const struct unwinder_opts *opts, int nkids,
+				int rounds, uint64_t max_procs, struct unwinder_stats *st)
 {
-	struct env *e = *state;
-	struct unwinder_opts opts = {.max_procs = 2};
-	struct unwinder_stats st;
-	uint64_t first[MAX_FRAMES];
+	uint64_t first[MAX_FRAMES], most = 0;
+	pid_t kids[16];
 	uint32_t n;
-	pid_t kids[3];
 	int i, round;
 
+	assert_true(nkids <= 16);
 	unwinder__free(e->u);
-	e->u = unwinder__new(e->sym, &opts);
+	e->u = unwinder__new(e->sym, opts);
 	assert_non_null(e->u);
 	run_scenario(SC_CHAIN);
 	unwind_snap(e, snap.len, false, MAX_FRAMES);
 	n = e->out.n;
 	memcpy(first, e->pcs, n * sizeof(*first));
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < nkids; i++) {
 		kids[i] = fork();
 		assert_true(kids[i] >= 0);
 		if (!kids[i]) {
@@ -517,8 +520,8 @@ static void test_process_lru(void **state)
 			_exit(0);
 		}
 	}
-	for (round = 0; round < 2; round++) {
-		for (i = 0; i < 3; i++) {
+	for (round = 0; round < rounds; round++) {
+		for (i = 0; i < nkids; i++) {
 			struct unwinder_sample in = {
 				.pid = kids[i],
 				.ip = snap.ip,
@@ -534,17 +537,54 @@ static void test_process_lru(void **state)
 			assert_int_equal(e->out.end, UNWINDER_END_OUTERMOST);
 			assert_int_equal(e->out.n, n);
 			assert_memory_equal(first, e->pcs, n * sizeof(*first));
-			unwinder__stats(e->u, &st);
-			assert_true(st.procs <= 2);
+			unwinder__stats(e->u, st);
+			if (max_procs)
+				assert_true(st->procs <= max_procs);
+			if (st->memory > most)
+				most = st->memory;
+			assert_true(st->memory <= st->max_bytes);
 		}
 	}
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < nkids; i++) {
 		kill(kids[i], SIGKILL);
 		waitpid(kids[i], NULL, 0);
 	}
-	unwinder__stats(e->u, &st);
+	unwinder__stats(e->u, st);
+	return most;
+}
+
+/*
+ * With room for two processes, a third evicts the oldest, which then unwinds
+ * from scratch, to the same frames.
+ */
+static void test_process_lru(void **state)
+{
+	struct unwinder_opts opts = {.max_procs = 2};
+	struct unwinder_stats st;
+
+	unwind_children(*state, &opts, 3, 2, 2, &st);
 	assert_int_equal(st.samples, 7);
 	assert_int_equal(st.outermost, 7);
+}
+
+/*
+ * Sixteen processes under the smallest budget: after every unwind the
+ * unwinder holds no more than its budget, processes give up their rows and
+ * state to fit (counted), and every unwind still gives the same frames.
+ */
+static void test_memory_budget(void **state)
+{
+	struct unwinder_opts opts = {.max_bytes = 1};
+	struct unwinder_stats st;
+	uint64_t most = unwind_children(*state, &opts, 16, 3, 0, &st);
+
+	assert_true(st.max_bytes > 1); /* raised to the floor */
+	print_message("budget %" PRIu64 " KiB: at most %" PRIu64 " KiB held; %" PRIu64
+		      " rows dropped, %" PRIu64 " processes dropped, %" PRIu64 " files closed\n",
+		      st.max_bytes >> 10, most >> 10, st.rows_dropped, st.procs_dropped,
+		      st.files_closed);
+	assert_true(st.rows_dropped + st.procs_dropped > 0);
+	assert_int_equal(st.outermost, st.samples);
 }
 
 /* ---- the table readers ------------------------------------------------- */
@@ -733,6 +773,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_signal_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_stack_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_process_lru, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_memory_budget, setup, teardown),
 		cmocka_unit_test(test_debug_frame_conversion),
 		cmocka_unit_test(test_tables_malformed),
 	};
