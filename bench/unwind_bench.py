@@ -16,7 +16,7 @@ cancel out, for both tools alike.
   - ember userspace: CPU of the whole ember process (unwinding, symbolizing,
     writing), and of the snapshot callback alone (unwind + count);
   - perf script: its CPU to process the perf.data;
-  - bytes moved: ember's record (64-byte header + stack copy), perf's
+  - bytes moved: ember's record (72-byte header + stack copy), perf's
     perf.data size per sample.
 
 Usage: sudo bench/unwind_bench.py [--build DIR] [--seconds S] [--freq HZ]
@@ -191,7 +191,7 @@ def bench_workload(ctx, name, args, reps, tmp):
     rows.append((f"{name}: ember --unwind dwarf", completeness("ember dwarf"), samples("ember dwarf"),
                  f"BPF {bpf_d / 1000:.2f} µs" if bpf_d else "BPF n/a",
                  f"{us(ember_per)} (unwind alone {us(unwind_per)})",
-                 f"{64 + stack_b:.0f} B" if stack_b else "n/a"))
+                 f"{72 + stack_b:.0f} B" if stack_b else "n/a"))
     rows.append((f"{name}: ember --unwind fp", completeness("ember fp"), samples("ember fp"),
                  f"BPF {bpf_f / 1000:.2f} µs" if bpf_f else "BPF n/a", "-", "-"))
     if ctx["perf"]:
@@ -266,7 +266,7 @@ def to_markdown(res, argv=()):
            "  whole process (unwind, count, symbolize, write); \"unwind alone\" is the CPU of",
            "  the snapshot callback. perf's is `perf script` on the same number of samples.",
            "- Bytes: ember copies the stack from sp up to 16 KiB or the top of the stack",
-           "  mapping (plus a 64-byte header); perf's dwarf mode copies 8 KiB per sample.", "",
+           "  mapping (plus a 72-byte header); perf's dwarf mode copies 8 KiB per sample.", "",
            "| " + " | ".join(res["header"]) + " |", "|" + "---|" * len(res["header"])]
     out += ["| " + " | ".join(row) + " |" for row in res["rows"]]
     return "\n".join(out) + "\n"
