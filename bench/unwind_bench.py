@@ -34,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY_SCRIPT = os.path.join(ROOT, "tests", "workloads", "cpu_bound.py")
@@ -51,6 +52,40 @@ def timed(args):
     t0 = children_cpu()
     r = subprocess.run(args, capture_output=True, text=True)
     return r, children_cpu() - t0
+
+
+def proc_cpu_ns(pid):
+    """Run time of every thread of @pid so far (schedstat, nanoseconds)."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+def timed_steady(args, seconds):
+    """Runs @args (a profiler that stops by itself after @seconds); returns
+    (CompletedProcess, CPU seconds it used in all, CPU seconds and wall
+    seconds of its steady state: from 30% of the run to 0.3 s before its
+    end, so start-up (BPF load, kallsyms, first CFI reads) and the final
+    flush are left out)."""
+    t0 = children_cpu()
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    steady = None
+    try:
+        time.sleep(seconds * 0.3)
+        w0, c0 = time.monotonic(), proc_cpu_ns(p.pid)
+        time.sleep(max(0.1, seconds * 0.7 - 0.3))
+        w1, c1 = time.monotonic(), proc_cpu_ns(p.pid)
+        steady = ((c1 - c0) / 1e9, w1 - w0)
+    except OSError:
+        pass
+    out, err = p.communicate()
+    r = subprocess.CompletedProcess(args, p.returncode, out, err)
+    return r, children_cpu() - t0, steady
 
 
 def start(args):
@@ -99,12 +134,17 @@ def perf_script_stats(text):
 
 def ember_run(ctx, pid, mode, tmp, freq):
     out = os.path.join(tmp, "e.folded")
-    r, cpu = timed([ctx["ember"], "profile", "-v", "-F", str(freq), "-p", str(pid),
-                    "-d", str(ctx["seconds"]), "--unwind", mode, "-o", out])
+    r, cpu, steady = timed_steady([ctx["ember"], "profile", "-v", "-F", str(freq), "-p",
+                                   str(pid), "-d", str(ctx["seconds"]), "--unwind", mode,
+                                   "-o", out], float(ctx["seconds"]))
     if r.returncode:
         raise RuntimeError(f"ember --unwind {mode} failed: {r.stderr[-400:]}")
     total, full = folded_stats(out)
     res = {"samples": total, "full": full, "cpu": cpu}
+    if steady:
+        # The workload runs flat out: its samples spread evenly over the run.
+        res["steady_cpu"] = steady[0]
+        res["steady_samples"] = total * steady[1] / float(ctx["seconds"])
     m = re.search(r"BPF sampling program: (\d+) runs, (\d+) ns per run", r.stderr)
     if m:
         res["bpf_ns"] = int(m.group(2))
@@ -146,9 +186,11 @@ def us(x):
     return f"{x * 1e6:.1f} µs" if x is not None else "n/a"
 
 
-def marginal(short, long_, key):
+def marginal(short, long_, key, samples="samples"):
     """Cost per sample of the samples a high-frequency run has beyond a low one."""
-    dn = long_["samples"] - short["samples"]
+    if samples not in short or samples not in long_:
+        return None
+    dn = long_[samples] - short[samples]
     if dn <= 0 or key not in short or key not in long_:
         return None
     return (long_[key] - short[key]) / dn
@@ -183,7 +225,10 @@ def bench_workload(ctx, name, args, reps, tmp):
         return f"{med([r['samples'] for r in runs[key]]):.0f}"
 
     ed, eds = runs["ember dwarf"], runs["ember dwarf short"]
-    ember_per = med([marginal(s_, l_, "cpu") for s_, l_ in zip(eds, ed)])
+    # Steady state (start-up and final flush left out), else the whole runs.
+    ember_per = med([marginal(s_, l_, "steady_cpu", "steady_samples") for s_, l_ in zip(eds, ed)])
+    if ember_per is None:
+        ember_per = med([marginal(s_, l_, "cpu") for s_, l_ in zip(eds, ed)])
     unwind_per = med([marginal(s_, l_, "unwind_cpu") for s_, l_ in zip(eds, ed)])
     bpf_d = med([r.get("bpf_ns") for r in ed])
     bpf_f = med([r.get("bpf_ns") for r in runs["ember fp"]])
