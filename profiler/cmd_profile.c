@@ -370,8 +370,8 @@ static void log_unwind_stats(struct run *r)
 
 		prof_mmap_events__stats(r->mev, &ms);
 		pr_info("process events: %" PRIu64 " mmaps, %" PRIu64 " execs, %" PRIu64
-			" forks, %" PRIu64 " exits; %" PRIu64 " of other processes skipped, %" PRIu64
-			" lost",
+			" forks, %" PRIu64 " exits; %" PRIu64
+			" of other processes skipped, %" PRIu64 " lost",
 			ms.mmaps, ms.execs, ms.forks, ms.exits, ms.skipped, ms.lost);
 	}
 	if (r->a->fp)

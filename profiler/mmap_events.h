@@ -26,7 +26,7 @@ struct prof_mmap_events_opts {
 struct prof_mmap_events_stats {
 	uint64_t records; /* records handed to the symbolizer */
 	uint64_t mmaps, execs, forks, exits;
-	uint64_t lost;	   /* records the kernel dropped (ring buffer full) */
+	uint64_t lost;	  /* records the kernel dropped (ring buffer full) */
 	uint64_t skipped; /* records of processes not followed */
 };
 

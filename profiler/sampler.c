@@ -57,7 +57,7 @@ struct prof_sampler {
 	void *ustack_ctx;
 	void (*prepare_fn)(void *ctx); /* before snapshots are handed over */
 	void *prepare_ctx;
-	uint64_t prepared_ns; /* CLOCK_MONOTONIC when prepare_fn last started */
+	uint64_t prepared_ns;	/* CLOCK_MONOTONIC when prepare_fn last started */
 	uint64_t ustack_cpu_ns; /* thread CPU time spent consuming snapshots */
 	int ncpus_possible;
 	/* drain scratch */

@@ -259,9 +259,11 @@ static int pack__encode(struct store *st, const struct pack_acc *acc, const uint
 	int err = -ENOMEM;
 
 	if (cctx &&
-	    !ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, STORE_PACK_LEVEL)) &&
+	    !ZSTD_isError(
+		    ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, STORE_PACK_LEVEL)) &&
 	    !ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1)))
-		err = blob__encode(&acc->b, keys, true, acc->sum.start_ns, cctx, &st->raw, &st->out);
+		err = blob__encode(&acc->b, keys, true, acc->sum.start_ns, cctx, &st->raw,
+				   &st->out);
 	ZSTD_freeCCtx(cctx);
 	return err;
 }
