@@ -48,11 +48,24 @@ def unnamed_share(stacks, comm, module):
     return total, bad
 
 
-def profile_all_while(cmd, duration="4", extra=()):
+def unnamed_leaves(stacks, comm, module):
+    """Samples of comm whose innermost user frame names nothing. In fp mode
+    this is the check that holds: the leaf is the sampled instruction pointer,
+    while callers walked through code built without frame pointers (the
+    loader, libc) can be garbage that no mapping contains."""
+    bad = 0
+    for frames, count in frames_of(stacks, comm):
+        user = [f for f in frames[1:] if not f.endswith("_[k]")]
+        if user and (user[-1].startswith("[unknown]") or user[-1].startswith(f"[{module}]")):
+            bad += count
+    return bad
+
+
+def profile_all_while(cmd, duration="4", extra=(), unwind="dwarf"):
     """Runs `ember profile -a` for duration seconds while cmd (a shell line)
     runs once, started a second in; returns the parsed folded output."""
     e = subprocess.Popen([os.environ.get("EMBER_BIN", "build/ember"), "profile", "-a", "-d",
-                          duration, "-F", "999", "--unwind", "fp", "-q", *extra],
+                          duration, "-F", "999", "--unwind", unwind, "-q", *extra],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(1.0)
     subprocess.run(["sh", "-c", cmd], check=True, timeout=60)
@@ -62,7 +75,8 @@ def profile_all_while(cmd, duration="4", extra=()):
 
 
 def test_short_lived_process():
-    # ~40 ms of CPU, then gone before the next drain (one a second).
+    # ~40 ms of CPU, then gone before the next drain (one a second). DWARF
+    # mode (the default) walks the loader and libc too: every frame is named.
     stacks = profile_all_while(f"'{FIX_PIE}' burn 40")
     total, named = named_share(stacks, "fixture_sym_pie")
     total, bad = unnamed_share(stacks, "fixture_sym_pie", "fixture_sym_pie")
@@ -71,6 +85,20 @@ def test_short_lived_process():
     assert named >= total * 0.5, f"only {named} of {total} samples in the fixture's functions"
     # libc, mapped by the loader after exec, is named too
     assert bad == 0, f"{bad} of {total} samples have unnamed frames: {stacks}"
+
+
+def test_short_lived_process_fp():
+    # The same in fp mode, where the process's mappings come from the same
+    # events: every sampled instruction is named, and callers are named
+    # wherever the frame-pointer chain is real.
+    stacks = profile_all_while(f"'{FIX_PIE}' burn 40", unwind="fp")
+    total, named = named_share(stacks, "fixture_sym_pie")
+    assert total >= 5, f"too few samples of the short process: {total}"
+    assert named >= total * 0.5, f"only {named} of {total} samples in the fixture's functions"
+    bad = unnamed_leaves(stacks, "fixture_sym_pie", "fixture_sym_pie")
+    assert bad == 0, f"{bad} of {total} samples have an unnamed leaf: {stacks}"
+    total, bad = unnamed_share(stacks, "fixture_sym_pie", "fixture_sym_pie")
+    assert bad <= max(2, total * 0.1), f"{bad} of {total} samples have unnamed frames: {stacks}"
 
 
 def test_burst_of_200():
@@ -235,8 +263,8 @@ def test_debuginfod():
 def main():
     require_bpf()
     c = Checks()
-    for t in (test_short_lived_process, test_burst_of_200, test_other_mount_namespace,
-              test_deleted_binary, test_lines_and_inline_frames, test_node_jit,
+    for t in (test_short_lived_process, test_short_lived_process_fp, test_burst_of_200,
+              test_other_mount_namespace, test_deleted_binary, test_lines_and_inline_frames, test_node_jit,
               test_debuginfod):
         c.run(t)
     c.finish()
