@@ -7,6 +7,7 @@
  * string pointers never move; stack frame ids live in one pool array.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@ struct prof_stack {
 };
 
 struct profile {
+	uint64_t serial;
 	struct prof_str *strs;
 	size_t nr_strs, cap_strs;
 	struct idhash str_index;
@@ -65,6 +67,7 @@ struct profile {
 };
 
 static const uint32_t empty_stack[1];
+static _Atomic uint64_t next_serial;
 
 /* Makes room for @need elements of @size bytes in *@arr (capacity *@cap). */
 static int array__reserve(void **arr, size_t *cap, size_t need, size_t size)
@@ -96,6 +99,7 @@ struct profile *profile__new(void)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
+	p->serial = atomic_fetch_add(&next_serial, 1) + 1;
 	idhash__init(&p->str_index);
 	idhash__init(&p->frame_index);
 	idhash__init(&p->stack_index);
@@ -216,6 +220,11 @@ int64_t profile__intern(struct profile *p, const char *s)
 	if (!s)
 		return -EINVAL;
 	return profile__intern_n(p, s, strlen(s));
+}
+
+uint64_t profile__serial(const struct profile *p)
+{
+	return p->serial;
 }
 
 const char *profile__str(const struct profile *p, uint32_t id)

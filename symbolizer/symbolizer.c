@@ -74,6 +74,12 @@
 /* Kernel addresses remembered (direct-mapped): hot kernel paths repeat. */
 #define SYM_KCACHE_SIZE 65536
 /*
+ * Profile string ids of the function and file names last interned, by the
+ * address of the object's (or kallsyms') string (direct-mapped): the many
+ * addresses of one function skip hashing its name into the profile again.
+ */
+#define SYM_NAME_MEMO_SIZE 16384
+/*
  * The largest share of the budget one file's DWARF may take when opened: an
  * eighth, so that a working set of files fits beside it (ld.so's debug info
  * alone is 1 MiB, 2 MiB once walked, and every new process runs it).
@@ -243,12 +249,24 @@ struct symbolizer {
 	uint64_t vdso_size;
 	bool vdso_tried;
 	struct sym_stats stats;
-	/* The last module and file interned: consecutive frames repeat them. */
+	/* The last module interned: consecutive frames repeat it. */
 	struct {
 		const struct profile *p;
 		const char *src;
 		uint32_t id;
-	} memo[2];
+	} memo;
+	/*
+	 * SYM_NAME_MEMO_SIZE entries, allocated on first use. An entry holds
+	 * while its profile (by serial) lives and no object was freed since
+	 * (names_epoch): only then can another string take its address.
+	 */
+	struct name_memo {
+		const char *src;
+		uint64_t serial;
+		uint32_t epoch;
+		uint32_t id;
+	} * names;
+	uint32_t names_epoch;
 	char path[PATH_MAX + 64]; /* sym_mapping.path, until the next call */
 };
 
@@ -345,6 +363,7 @@ static void symbolizer__shared_put(struct symbolizer *s, struct sym_shared *sh, 
 	if (sym_obj__has_dwarf(sh->obj))
 		s->stats.dwarf_files--;
 	s->stats.objects--;
+	s->names_epoch++; /* its strings' addresses may be reused */
 	sym_obj__free(sh->obj);
 	free(sh->name);
 	free(sh);
@@ -1189,24 +1208,49 @@ static int frame__add_bracketed(struct profile *p, const char *module, uint64_t 
 }
 
 /*
- * Interns @str through memo @slot: the same string pointer for the same
- * profile is checked by content (a profile freed and another allocated at
- * its address cannot fool it) instead of hashed again.
+ * Interns module name @str through a one-entry memo: the same string pointer
+ * for the same profile is checked by content (a profile freed and another
+ * allocated at its address cannot fool it, nor a process's mappings freed)
+ * instead of hashed again.
  */
-static int64_t symbolizer__intern(struct symbolizer *s, struct profile *p, int slot,
-				  const char *str)
+static int64_t symbolizer__intern_module(struct symbolizer *s, struct profile *p, const char *str)
 {
 	int64_t r;
 
-	if (s->memo[slot].p == p && s->memo[slot].src == str &&
-	    !strcmp(profile__str(p, s->memo[slot].id), str))
-		return s->memo[slot].id;
+	if (s->memo.p == p && s->memo.src == str && !strcmp(profile__str(p, s->memo.id), str))
+		return s->memo.id;
 	r = profile__intern(p, str);
 	if (r >= 0) {
-		s->memo[slot].p = p;
-		s->memo[slot].src = str;
-		s->memo[slot].id = (uint32_t)r;
+		s->memo.p = p;
+		s->memo.src = str;
+		s->memo.id = (uint32_t)r;
 	}
+	return r;
+}
+
+/*
+ * Interns @str, a name held by an object or by kallsyms, which lives until
+ * the object is freed: a memo hit costs one look at a small table instead of
+ * a hash of the string and two or three lookups in the profile's tables.
+ */
+static int64_t symbolizer__intern_name(struct symbolizer *s, struct profile *p, const char *str)
+{
+	uint64_t serial = profile__serial(p);
+	struct name_memo *e;
+	int64_t r;
+
+	if (!s->names) {
+		s->names = calloc(SYM_NAME_MEMO_SIZE, sizeof(*s->names));
+		if (!s->names)
+			return profile__intern(p, str);
+	}
+	e = &s->names[hash_u64((uintptr_t)str) & (SYM_NAME_MEMO_SIZE - 1)];
+	if (e->src == str && e->serial == serial && e->epoch == s->names_epoch)
+		return e->id;
+	r = profile__intern(p, str);
+	if (r >= 0)
+		*e = (struct name_memo){
+			.src = str, .serial = serial, .epoch = s->names_epoch, .id = (uint32_t)r};
 	return r;
 }
 
@@ -1217,7 +1261,7 @@ static int frames__add(struct symbolizer *s, struct profile *p, const struct sym
 	int i, k = n > (int)max ? n - (int)max : 0;
 	int64_t mod, r;
 
-	mod = symbolizer__intern(s, p, 0, module);
+	mod = symbolizer__intern_module(s, p, module);
 	if (mod < 0)
 		return (int)mod;
 	for (i = k; i < n; i++) {
@@ -1228,12 +1272,12 @@ static int frames__add(struct symbolizer *s, struct profile *p, const struct sym
 			.kind = fr[i].inlined ? PROFILE_FRAME_INLINE : PROFILE_FRAME_USER,
 		};
 
-		r = profile__intern(p, fr[i].name);
+		r = symbolizer__intern_name(s, p, fr[i].name);
 		if (r < 0)
 			return (int)r;
 		f.name = (uint32_t)r;
 		if (fr[i].file) {
-			r = symbolizer__intern(s, p, 1, fr[i].file);
+			r = symbolizer__intern_name(s, p, fr[i].file);
 			if (r < 0)
 				return (int)r;
 			f.file = (uint32_t)r;
@@ -1360,9 +1404,11 @@ int symbolizer__user(struct symbolizer *s, struct profile *p, uint32_t pid, uint
 int symbolizer__kernel(struct symbolizer *s, struct profile *p, uint64_t addr, uint32_t *ids,
 		       uint32_t max)
 {
+	struct profile_frame f = {.addr = addr, .kind = PROFILE_FRAME_KERNEL};
 	struct sym_ksym ks, *k = NULL;
 	char module[256];
 	size_t idx;
+	int64_t r;
 	int err;
 
 	if (!max)
@@ -1391,11 +1437,24 @@ int symbolizer__kernel(struct symbolizer *s, struct profile *p, uint64_t addr, u
 		return err ? err : 1;
 	}
 	s->stats.kernel_resolved++;
-	if (k->module)
+	if (k->module) {
 		snprintf(module, sizeof(module), "[%s]", k->module);
-	err = frame__add(p, k->name, strlen(k->name), k->module ? module : SYM_KERNEL_MODULE, NULL,
-			 0, addr, PROFILE_FRAME_KERNEL, ids);
-	return err ? err : 1;
+		r = symbolizer__intern_module(s, p, module);
+	} else {
+		r = symbolizer__intern_name(s, p, SYM_KERNEL_MODULE);
+	}
+	if (r < 0)
+		return (int)r;
+	f.module = (uint32_t)r;
+	r = symbolizer__intern_name(s, p, k->name);
+	if (r < 0)
+		return (int)r;
+	f.name = (uint32_t)r;
+	r = profile__add_frame(p, &f);
+	if (r < 0)
+		return (int)r;
+	ids[0] = (uint32_t)r;
+	return 1;
 }
 
 /* ---- mappings, for the unwinder ---------------------------------------- */
@@ -1613,6 +1672,7 @@ void symbolizer__free(struct symbolizer *s)
 	}
 	sym_ksyms__free(s->ksyms);
 	free(s->kcache);
+	free(s->names);
 	free(s->proc_root);
 	free(s->perf_map_dir);
 	free(s);

@@ -83,6 +83,12 @@ struct profile;
 struct profile *profile__new(void);
 /* Frees @p and everything it owns; accepts NULL. */
 void profile__free(struct profile *p);
+/*
+ * A number no other profile of this process had or will have (a profile
+ * freed and another allocated at its address get different serials): lets
+ * callers remember ids they got from @p, since ids are never taken back.
+ */
+uint64_t profile__serial(const struct profile *p);
 
 /*
  * Interns @len bytes of @s (need not be NUL-terminated) and returns its string

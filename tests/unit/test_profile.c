@@ -90,6 +90,29 @@ static void test_new_empty(void **state)
 	profile__free(NULL);
 }
 
+/* Serials: every profile its own, also one allocated where a freed one was. */
+static void test_serial(void **state)
+{
+	struct profile *a = profile__new(), *b = profile__new(), *c;
+	uint64_t sa, sb;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	sa = profile__serial(a);
+	sb = profile__serial(b);
+	assert_true(sa != 0);
+	assert_true(sa != sb);
+	profile__free(a);
+	c = profile__new();
+	assert_non_null(c);
+	assert_true(profile__serial(c) != sa);
+	assert_true(profile__serial(c) != sb);
+	assert_int_equal(profile__serial(b), sb);
+	profile__free(b);
+	profile__free(c);
+}
+
 static void test_intern_dedup(void **state)
 {
 	struct profile *p = profile__new();
@@ -626,15 +649,11 @@ static void test_large(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_new_empty),
-		cmocka_unit_test(test_intern_dedup),
-		cmocka_unit_test(test_intern_many),
-		cmocka_unit_test(test_frame_dedup),
-		cmocka_unit_test(test_stack_dedup),
-		cmocka_unit_test(test_task_dedup),
-		cmocka_unit_test(test_sample_aggregate),
-		cmocka_unit_test(test_merge),
-		cmocka_unit_test(test_large),
+		cmocka_unit_test(test_new_empty),    cmocka_unit_test(test_serial),
+		cmocka_unit_test(test_intern_dedup), cmocka_unit_test(test_intern_many),
+		cmocka_unit_test(test_frame_dedup),  cmocka_unit_test(test_stack_dedup),
+		cmocka_unit_test(test_task_dedup),   cmocka_unit_test(test_sample_aggregate),
+		cmocka_unit_test(test_merge),	     cmocka_unit_test(test_large),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -736,6 +736,44 @@ static void test_kernel(void **state)
 	symbolizer__free(s);
 }
 
+/*
+ * One symbolizer, one profile after another (as the daemon has a profile
+ * per window): names remembered for the first profile are never taken for
+ * the second, though the second may sit at the first one's address and has
+ * other strings under the same ids.
+ */
+static void test_next_profile(void **state)
+{
+	struct env *env = *state;
+	struct symbolizer *s = new_sym(env);
+	uint64_t alpha = nm_addr(FIXTURE_PIE, "ember_fixture_alpha");
+	uint64_t gamma = nm_addr(FIXTURE_PIE, "ember_fixture_gamma");
+	struct profile *p;
+	int round;
+
+	for (round = 0; round < 4; round++) {
+		p = profile__new();
+		assert_non_null(p);
+		/* Alternate the order, so an id from the last profile names another string. */
+		if (round % 2) {
+			check_kernel(s, p, 0xffffffffc0a00100ull, "ext4_iget", "[ext4]");
+			check_user(s, p, PID, PIE_BASE + gamma, "ember_fixture_gamma",
+				   "fixture_elf_pie", gamma);
+		}
+		check_user(s, p, PID, PIE_BASE + alpha, "ember_fixture_alpha", "fixture_elf_pie",
+			   alpha);
+		check_kernel(s, p, 0xffffffff81004010ull, "schedule", "[kernel.kallsyms]");
+		check_user(s, p, PID, PIE_BASE + gamma + 1, "ember_fixture_gamma",
+			   "fixture_elf_pie", gamma + 1);
+		check_kernel(s, p, 0xffffffffc0a00100ull, "ext4_iget", "[ext4]");
+		/* Again in the same profile: the same frame. */
+		check_user(s, p, PID, PIE_BASE + alpha + 1, "ember_fixture_alpha",
+			   "fixture_elf_pie", alpha + 1);
+		profile__free(p);
+	}
+	symbolizer__free(s);
+}
+
 static void test_no_kallsyms(void **state)
 {
 	struct env *env = *state;
@@ -822,6 +860,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_jit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_stat, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kernel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_next_profile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_kallsyms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_live, setup, teardown),
 	};
