@@ -4,7 +4,8 @@
  * Throughput: a batch of addresses spread over libc (DWARF when its debug
  * file is installed), libpython and the kernel, symbolized by ember cold (a
  * new symbolizer: files opened, indexes built) and warm (the same addresses
- * again, and fresh addresses in files already open), beside binutils'
+ * again into the same profile, then into a new one as a daemon window does,
+ * and fresh addresses in files already open), beside binutils'
  * addr2line -f -i -e and elfutils' eu-addr2line -f -i -e on the same user
  * addresses, in the same run. Each tool runs @reps times; medians are shown.
  *
@@ -351,7 +352,8 @@ int main(int argc, char **argv)
 	uint64_t budget = 0;
 	bool tools = true;
 	int reps = 5, c, i, k, per = 8;
-	double cold[MAX_REPS], warm[MAX_REPS], fresh[MAX_REPS], a2l[MAX_REPS], eu[MAX_REPS];
+	double cold[MAX_REPS], warm[MAX_REPS], window[MAX_REPS], fresh[MAX_REPS], a2l[MAX_REPS],
+		eu[MAX_REPS];
 	char root[] = "/tmp/ember-symbench-XXXXXX";
 	struct target t[2], t2[2];
 	uint64_t *kaddrs, *kaddrs2, frames = 0;
@@ -404,7 +406,7 @@ int main(int argc, char **argv)
 
 	for (i = 0; i < reps; i++) {
 		struct sym_options o = {.proc_root = root, .kallsyms_path = "/proc/kallsyms"};
-		struct profile *p = profile__new();
+		struct profile *p = profile__new(), *pw;
 		struct symbolizer *s;
 		double t0 = now_s();
 
@@ -421,6 +423,12 @@ int main(int argc, char **argv)
 		run_ember(s, p, t, 2, kaddrs, nk, &frames);
 		cold[i] = now_s() - t0;
 		warm[i] = run_ember(s, p, t, 2, kaddrs, nk, &frames);
+		/* A daemon window: the same addresses into a profile of its own. */
+		pw = profile__new();
+		if (!pw)
+			abort();
+		window[i] = run_ember(s, pw, t, 2, kaddrs, nk, &frames);
+		profile__free(pw);
 		fresh[i] = run_ember(s, p, t2, 2, kaddrs2, nk, &frames);
 		symbolizer__free(s);
 		profile__free(p);
@@ -429,6 +437,7 @@ int main(int argc, char **argv)
 	}
 	{
 		double mc = median(cold, reps), mw = median(warm, reps), mf = median(fresh, reps);
+		double mn = median(window, reps);
 		double ma = median(a2l, reps), me = median(eu, reps);
 		size_t nuser = 2 * nu;
 
@@ -441,6 +450,8 @@ int main(int argc, char **argv)
 		       mc, (2 * nu + nk) / mc);
 		printf("| ember warm (same addresses again) | %.4f | %.0f | |\n", mw,
 		       (2 * nu + nk) / mw);
+		printf("| ember warm, into a new profile (as a daemon window) | %.4f | %.0f | |\n",
+		       mn, (2 * nu + nk) / mn);
 		printf("| ember warm, fresh addresses (files open, address caches cold) | %.4f | "
 		       "%.0f | |\n",
 		       mf, (2 * nu + nk) / mf);
@@ -454,9 +465,10 @@ int main(int argc, char **argv)
 			       nuser, me, nuser / me, ma / me);
 		if (ma > 0)
 			printf("\nember vs addr2line per address: cold %.1fx, warm %.0fx, warm "
-			       "with fresh "
-			       "addresses %.1fx\n",
+			       "into "
+			       "a new profile %.0fx, warm with fresh addresses %.1fx\n",
 			       (2 * nu + nk) / mc / (nuser / ma), (2 * nu + nk) / mw / (nuser / ma),
+			       (2 * nu + nk) / mn / (nuser / ma),
 			       (2 * nu + nk) / mf / (nuser / ma));
 	}
 	{
