@@ -62,6 +62,9 @@ struct profile {
 	size_t nr_samples, cap_samples;
 	struct idhash sample_index;
 
+	uint32_t *build_ids; /* module string id -> build id string id; 0 = none */
+	size_t cap_build_ids;
+
 	uint64_t total;
 	struct profile_meta meta;
 };
@@ -134,6 +137,7 @@ void profile__free(struct profile *p)
 		free(c);
 	}
 	free(p->strs);
+	free(p->build_ids);
 	free(p);
 }
 
@@ -647,6 +651,46 @@ out_free:
  * On error @dst may already hold part of @src; callers that need all or
  * nothing merge into a scratch profile first.
  */
+int profile__set_build_id(struct profile *p, uint32_t module, uint32_t build_id)
+{
+	size_t cap = p->cap_build_ids;
+	int err;
+
+	if (!module || module >= p->nr_strs || !build_id || build_id >= p->nr_strs)
+		return -EINVAL;
+	if (module < p->cap_build_ids && p->build_ids[module])
+		return 0;
+	err = array__reserve((void **)&p->build_ids, &cap, (size_t)module + 1,
+			     sizeof(*p->build_ids));
+	if (err)
+		return err;
+	memset(p->build_ids + p->cap_build_ids, 0,
+	       (cap - p->cap_build_ids) * sizeof(*p->build_ids));
+	p->cap_build_ids = cap;
+	p->build_ids[module] = build_id;
+	return 0;
+}
+
+uint32_t profile__build_id(const struct profile *p, uint32_t module)
+{
+	return module < p->cap_build_ids ? p->build_ids[module] : 0;
+}
+
+static int merge__build_ids(struct profile *dst, const struct profile *src, const uint32_t *smap)
+{
+	size_t i, n = src->cap_build_ids;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		if (!src->build_ids[i])
+			continue;
+		err = profile__set_build_id(dst, smap[i], smap[src->build_ids[i]]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int profile__merge(struct profile *dst, const struct profile *src)
 {
 	uint32_t *smap, *fmap, *tmap, *stmap;
@@ -682,6 +726,9 @@ int profile__merge(struct profile *dst, const struct profile *src)
 	if (err)
 		goto out_free_stmap;
 	err = merge__stacks(dst, src, fmap, stmap);
+	if (err)
+		goto out_free_stmap;
+	err = merge__build_ids(dst, src, smap);
 	if (err)
 		goto out_free_stmap;
 

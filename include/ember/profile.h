@@ -9,6 +9,7 @@
  *   - deduplicated stacks (frame ids, root first, leaf last),
  *   - deduplicated tasks (pid, tid, comm, process start time, exe, cgroup),
  *   - samples: (stack id, task id) -> count, aggregated,
+ *   - modules' build ids (module string id -> build id string id),
  *   - the run's metadata: time span, frequency, lost-sample counters.
  *
  * Ids are dense indexes starting at 0 and stay valid for the profile's life.
@@ -129,12 +130,23 @@ const struct profile_sample *profile__samples(const struct profile *p, size_t *n
 /* Sum of all sample counts. */
 uint64_t profile__total(const struct profile *p);
 
+/*
+ * Records @build_id (a string id: the GNU build id in lowercase hex) for
+ * module @module (a string id, not 0). A module name has one build id per
+ * profile: the first recorded stays (two builds of "libc.so.6" in one
+ * profile keep the first's). 0 or -errno (-EINVAL for unknown string ids).
+ */
+int profile__set_build_id(struct profile *p, uint32_t module, uint32_t build_id);
+/* String id of @module's build id; 0 when none is known. */
+uint32_t profile__build_id(const struct profile *p, uint32_t module);
+
 struct profile_meta *profile__meta(struct profile *p);
 const struct profile_meta *profile__meta_c(const struct profile *p);
 
 /*
  * Adds every sample of @src into @dst, re-interning strings, frames, stacks
- * and tasks, and sums the lost counters; widens dst's time span. 0 or -errno.
+ * and tasks, and build ids of modules dst has none for; sums the lost
+ * counters and widens dst's time span. 0 or -errno.
  */
 int profile__merge(struct profile *dst, const struct profile *src);
 

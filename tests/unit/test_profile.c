@@ -113,6 +113,53 @@ static void test_serial(void **state)
 	profile__free(c);
 }
 
+/* Build ids of modules: set once, read back, carried by merge. */
+static void test_build_ids(void **state)
+{
+	struct profile *a = profile__new(), *b = profile__new();
+	int64_t libc, libm, id1, id2, other;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	libc = profile__intern(a, "libc.so.6");
+	libm = profile__intern(a, "libm.so.6");
+	id1 = profile__intern(a, "0123456789abcdef");
+	id2 = profile__intern(a, "fedcba9876543210");
+	assert_int_equal(profile__build_id(a, (uint32_t)libc), 0);
+	assert_int_equal(profile__build_id(a, 1000000), 0);
+	assert_int_equal(profile__set_build_id(a, (uint32_t)libc, (uint32_t)id1), 0);
+	assert_int_equal(profile__build_id(a, (uint32_t)libc), id1);
+	assert_int_equal(profile__build_id(a, (uint32_t)libm), 0);
+	/* The first stays. */
+	assert_int_equal(profile__set_build_id(a, (uint32_t)libc, (uint32_t)id2), 0);
+	assert_int_equal(profile__build_id(a, (uint32_t)libc), id1);
+	/* Unknown or empty string ids. */
+	assert_int_equal(profile__set_build_id(a, 0, (uint32_t)id1), -EINVAL);
+	assert_int_equal(profile__set_build_id(a, (uint32_t)libm, 0), -EINVAL);
+	assert_int_equal(profile__set_build_id(a, 5000, (uint32_t)id1), -EINVAL);
+	assert_int_equal(profile__set_build_id(a, (uint32_t)libm, 5000), -EINVAL);
+
+	/* Merge: b has other strings first, and its own build id for libm. */
+	other = profile__intern(b, "something else");
+	assert_true(other > 0);
+	libm = profile__intern(b, "libm.so.6");
+	id2 = profile__intern(b, "fedcba9876543210");
+	assert_int_equal(profile__set_build_id(b, (uint32_t)libm, (uint32_t)id2), 0);
+	assert_int_equal(profile__merge(b, a), 0);
+	libc = profile__intern(b, "libc.so.6");
+	assert_string_equal(profile__str(b, profile__build_id(b, (uint32_t)libc)),
+			    "0123456789abcdef");
+	assert_string_equal(profile__str(b, profile__build_id(b, (uint32_t)libm)),
+			    "fedcba9876543210");
+	/* Into itself: unchanged. */
+	assert_int_equal(profile__merge(b, b), 0);
+	assert_string_equal(profile__str(b, profile__build_id(b, (uint32_t)libc)),
+			    "0123456789abcdef");
+	profile__free(a);
+	profile__free(b);
+}
+
 static void test_intern_dedup(void **state)
 {
 	struct profile *p = profile__new();
@@ -649,11 +696,17 @@ static void test_large(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_new_empty),    cmocka_unit_test(test_serial),
-		cmocka_unit_test(test_intern_dedup), cmocka_unit_test(test_intern_many),
-		cmocka_unit_test(test_frame_dedup),  cmocka_unit_test(test_stack_dedup),
-		cmocka_unit_test(test_task_dedup),   cmocka_unit_test(test_sample_aggregate),
-		cmocka_unit_test(test_merge),	     cmocka_unit_test(test_large),
+		cmocka_unit_test(test_new_empty),
+		cmocka_unit_test(test_serial),
+		cmocka_unit_test(test_build_ids),
+		cmocka_unit_test(test_intern_dedup),
+		cmocka_unit_test(test_intern_many),
+		cmocka_unit_test(test_frame_dedup),
+		cmocka_unit_test(test_stack_dedup),
+		cmocka_unit_test(test_task_dedup),
+		cmocka_unit_test(test_sample_aggregate),
+		cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_large),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
