@@ -13,7 +13,8 @@
  *
  * Addresses are the model's module-relative ones, so each mapping starts at
  * 0 and mappings may overlap; has_functions is set, so pprof never tries to
- * symbolize them again.
+ * symbolize them again. A mapping carries its module's build id when the
+ * profile knows it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -57,6 +58,7 @@ enum {
 	MAPPING_MEMORY_LIMIT = 3,
 	MAPPING_FILE_OFFSET = 4,
 	MAPPING_FILENAME = 5,
+	MAPPING_BUILD_ID = 6,
 	MAPPING_HAS_FUNCTIONS = 7,
 	MAPPING_HAS_FILENAMES = 8,
 	MAPPING_HAS_LINE_NUMBERS = 9,
@@ -395,6 +397,7 @@ static void write_mappings(struct pp_ctx *c)
 		pb__uint64_nz(b, MAPPING_MEMORY_LIMIT, map->limit);
 		pb__uint64_nz(b, MAPPING_FILE_OFFSET, 0);
 		pb__int64(b, MAPPING_FILENAME, pp_str(c, map->module));
+		pb__int64_nz(b, MAPPING_BUILD_ID, pp_str(c, profile__build_id(c->p, map->module)));
 		pb__bool(b, MAPPING_HAS_FUNCTIONS, true);
 		if (map->files)
 			pb__bool(b, MAPPING_HAS_FILENAMES, true);

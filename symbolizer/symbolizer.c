@@ -1254,16 +1254,51 @@ static int64_t symbolizer__intern_name(struct symbolizer *s, struct profile *p, 
 	return r;
 }
 
-/* Adds the frames of a lookup, outermost first, keeping the innermost @max. */
-static int frames__add(struct symbolizer *s, struct profile *p, const struct sym_frame *fr, int n,
-		       const char *module, uint64_t vaddr, uint32_t *ids, uint32_t max)
+/*
+ * Records the build id of @obj, when it has one, as that of module @mod
+ * (a string id) in @p, unless @p has one for it already. 0 or -errno.
+ */
+static int module__build_id(struct profile *p, uint32_t mod, const struct sym_obj *obj)
+{
+	static const char digits[] = "0123456789abcdef";
+	char hex[2 * SYM_BUILD_ID_MAX];
+	const struct sym_elf_info *info;
+	size_t i;
+	int64_t r;
+
+	if (!obj || !mod || profile__build_id(p, mod))
+		return 0;
+	info = sym_obj__info(obj);
+	for (i = 0; i < info->build_id_len && i < SYM_BUILD_ID_MAX; i++) {
+		hex[2 * i] = digits[info->build_id[i] >> 4];
+		hex[2 * i + 1] = digits[info->build_id[i] & 15];
+	}
+	if (!i)
+		return 0;
+	r = profile__intern_n(p, hex, 2 * i);
+	if (r < 0)
+		return (int)r;
+	return profile__set_build_id(p, mod, (uint32_t)r);
+}
+
+/*
+ * Adds the frames of a lookup in @obj, outermost first, keeping the
+ * innermost @max; module @module gets the object's build id.
+ */
+static int frames__add(struct symbolizer *s, struct profile *p, const struct sym_obj *obj,
+		       const struct sym_frame *fr, int n, const char *module, uint64_t vaddr,
+		       uint32_t *ids, uint32_t max)
 {
 	int i, k = n > (int)max ? n - (int)max : 0;
 	int64_t mod, r;
+	int err;
 
 	mod = symbolizer__intern_module(s, p, module);
 	if (mod < 0)
 		return (int)mod;
+	err = module__build_id(p, (uint32_t)mod, obj);
+	if (err)
+		return err;
 	for (i = k; i < n; i++) {
 		struct profile_frame f = {
 			.addr = vaddr,
@@ -1336,7 +1371,7 @@ static int symbolizer__special(struct symbolizer *s, struct profile *p, const st
 			return n;
 		if (n > 0) {
 			s->stats.user_resolved++;
-			return frames__add(s, p, fr, n, m->path, vaddr, ids, max);
+			return frames__add(s, p, vdso, fr, n, m->path, vaddr, ids, max);
 		}
 	}
 	s->stats.user_unknown++;
@@ -1390,11 +1425,13 @@ int symbolizer__user(struct symbolizer *s, struct profile *p, uint32_t pid, uint
 			return n;
 		s->stats.user_unknown++;
 		err = frame__add_bracketed(p, base, vaddr, PROFILE_FRAME_USER, ids);
+		if (!err && sh)
+			err = module__build_id(p, profile__frame(p, ids[0])->module, sh->obj);
 		return err ? err : 1;
 	}
 	s->stats.user_resolved++;
 	/* The frames borrow the object's strings: added before it may be closed. */
-	n = frames__add(s, p, fr, n, base, vaddr, ids, max);
+	n = frames__add(s, p, sh->obj, fr, n, base, vaddr, ids, max);
 	symbolizer__done(s, sh);
 	return n;
 }

@@ -215,6 +215,10 @@ def test_pprof_real_profile():
     assert first and first.group(1) == "leaf_heavy", top
     raw = go_pprof("-raw", out)
     assert "PeriodType: cpu nanoseconds" in raw and re.search(r"pid:\[\d+\]", raw), raw
+    # mappings carry the files' build ids, as readelf reads them
+    r = run(["readelf", "-n", workload("ratio_fp")])
+    want = re.search(r"Build ID: ([0-9a-f]+)", r.stdout).group(1)
+    assert re.search(r"^\d+: 0x0/0x[0-9a-f]+/0x0 ratio_fp " + want + r" \[FN\]", raw, re.M), raw
     # the same profile via folded: one folded file converted gives the same total
     folded = os.path.join(TMP, "real.folded")
     r = ember("profile", "-F", "499", "-o", folded, "--", workload("ratio_fp"), "100")

@@ -577,6 +577,9 @@ static struct profile *build(struct fixture *fx, uint64_t period, uint32_t freq)
 	fx->kfunc = frame(p, "do_syscall_64", PROFILE_FRAME_KERNEL, "[kernel.kallsyms]", NULL, 0,
 			  0xffffffff81000000ULL);
 	fx->unknown = frame(p, "[unknown]", PROFILE_FRAME_USER, NULL, NULL, 0, 0);
+	assert_int_equal(profile__set_build_id(p, (uint32_t)profile__intern(p, "app"),
+					       (uint32_t)profile__intern(p, "a1b2c3d4e5f60718")),
+			 0);
 	a = task(p, 100, 101, "app");
 	b = task(p, 200, 200, "srv");
 	s1[0] = fx->main_f, s1[1] = fx->work, s1[2] = fx->helper, s1[3] = fx->inner;
@@ -695,9 +698,12 @@ static void test_pprof_tables(void **state)
 			assert_int_equal(msg_uint(f[i]->p, f[i]->len, 8, 0), 1);
 			assert_int_equal(msg_uint(f[i]->p, f[i]->len, 9, 0), 1);
 			assert_int_equal(msg_uint(f[i]->p, f[i]->len, 10, 0), 1);
+			assert_str(&d, msg_uint(f[i]->p, f[i]->len, 6, 0), "a1b2c3d4e5f60718");
 		} else {
 			assert_str(&d, file, "[kernel.kallsyms]");
 			kernel_map = true;
+			/* No build id known: the field is absent. */
+			assert_int_equal(msg_uint(f[i]->p, f[i]->len, 6, 0), 0);
 			assert_true(msg_uint(f[i]->p, f[i]->len, 3, 0) == 0xffffffff81000001ULL);
 			assert_int_equal(msg_uint(f[i]->p, f[i]->len, 8, 0), 0);
 			assert_int_equal(msg_uint(f[i]->p, f[i]->len, 9, 0), 0);

@@ -119,6 +119,26 @@ static uint64_t nm_addr(const char *path, const char *name)
 	return addr;
 }
 
+/* The GNU build id of @path in hex, as readelf shows it, into @out. */
+static void readelf_build_id(const char *path, char *out, size_t size)
+{
+	char cmd[1024], line[1024], id[130];
+	FILE *p;
+
+	out[0] = 0;
+	snprintf(cmd, sizeof(cmd), "readelf -n '%s'", path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p)) {
+		const char *at = strstr(line, "Build ID: ");
+
+		if (at && sscanf(at + 10, "%129s", id) == 1)
+			snprintf(out, size, "%s", id);
+	}
+	assert_int_equal(pclose(p), 0);
+	assert_true(strlen(out) >= 16);
+}
+
 /* @text with every @from replaced by @to, in a static buffer. */
 static const char *strrepl(const char *text, const char *from, const char *to)
 {
@@ -231,6 +251,7 @@ static void test_user(void **state)
 	uint64_t gamma = nm_addr(FIXTURE_PIE, "ember_fixture_gamma");
 	struct sym_stats st;
 	uint32_t ids[2];
+	char hex[160];
 
 	check_user(s, env->p, PID, PIE_BASE + alpha, "ember_fixture_alpha", "fixture_elf_pie",
 		   alpha);
@@ -238,6 +259,13 @@ static void test_user(void **state)
 		   alpha + 1);
 	check_user(s, env->p, PID, PIE_BASE + gamma + 2, "ember_fixture_gamma", "fixture_elf_pie",
 		   gamma + 2);
+	/* The module carries the file's build id, for pprof's mappings. */
+	readelf_build_id(FIXTURE_PIE, hex, sizeof(hex));
+	assert_true(symbolizer__user(s, env->p, PID, PIE_BASE + alpha, ids, 1) == 1);
+	assert_string_equal(
+		profile__str(env->p,
+			     profile__build_id(env->p, profile__frame(env->p, ids[0])->module)),
+		hex);
 	/* The ELF header: in the file, in no function. */
 	check_user(s, env->p, PID, PIE_BASE + 0x10, "[fixture_elf_pie]", "fixture_elf_pie", 0x10);
 	/* Unmapped, anonymous, special, unreadable file. */
@@ -254,7 +282,7 @@ static void test_user(void **state)
 	symbolizer__stats(s, &st);
 	assert_int_equal(st.processes, 1);
 	assert_int_equal(st.files, 1);
-	assert_int_equal(st.user_resolved, 3);
+	assert_int_equal(st.user_resolved, 4);
 	assert_int_equal(st.user_unknown, 7);
 	symbolizer__free(s);
 }
