@@ -73,6 +73,7 @@ enum {
 	FUNCTION_NAME = 2,
 	FUNCTION_SYSTEM_NAME = 3,
 	FUNCTION_FILENAME = 4,
+	FUNCTION_START_LINE = 5,
 };
 
 /* The strings every file has, first in its string table (index = enum value). */
@@ -103,6 +104,7 @@ static const char *const fixed_strs[NR_FIXED_STRS] = {
 
 struct pp_func {
 	uint32_t name, file; /* profile string ids */
+	uint32_t start_line; /* not part of the key: the first frame that knows it */
 };
 
 struct pp_map {
@@ -190,6 +192,8 @@ static uint32_t pp_func(struct pp_ctx *c, uint32_t fid)
 		c->funcs[id] = key;
 		idhash__insert(&c->func_index, hash, id);
 	}
+	if (!c->funcs[id].start_line)
+		c->funcs[id].start_line = f->start_line;
 	c->frame_func[fid] = id + 1;
 	return id + 1;
 }
@@ -452,6 +456,7 @@ static void write_functions(struct pp_ctx *c)
 		pb__int64(b, FUNCTION_NAME, name);
 		pb__int64(b, FUNCTION_SYSTEM_NAME, name);
 		pb__int64_nz(b, FUNCTION_FILENAME, pp_str(c, c->funcs[i].file));
+		pb__int64_nz(b, FUNCTION_START_LINE, c->funcs[i].start_line);
 		pb__end(b, m);
 	}
 }

@@ -260,7 +260,8 @@ static bool frame__eq(const void *ctx, uint32_t id, const void *key)
 	const struct profile_frame *b = key;
 
 	return a->name == b->name && a->module == b->module && a->file == b->file &&
-	       a->line == b->line && a->addr == b->addr && a->kind == b->kind;
+	       a->line == b->line && a->addr == b->addr && a->kind == b->kind &&
+	       a->start_line == b->start_line;
 }
 
 int64_t profile__add_frame(struct profile *p, const struct profile_frame *f)
@@ -272,7 +273,6 @@ int64_t profile__add_frame(struct profile *p, const struct profile_frame *f)
 	if (!f)
 		return -EINVAL;
 	key = *f;
-	key._pad = 0;
 	if (key.name >= p->nr_strs || key.module >= p->nr_strs || key.file >= p->nr_strs)
 		return -EINVAL;
 	hash = frame__hash(&key);

@@ -49,6 +49,7 @@ struct dw_scope {
 	uint32_t call_line;
 	uint32_t subtree; /* scopes in this subtree, itself included */
 	uint32_t range, n_ranges;
+	uint32_t decl_line; /* the function's first line; resolved with the name */
 	bool name_done;
 	bool linkage; /* the name is a (demangled) linkage name */
 };
@@ -656,19 +657,26 @@ static bool scope__contains(const struct dw_cu *cu, const struct dw_scope *s, ui
 	return false;
 }
 
-/* The name of scope @s: demangled linkage name, else DW_AT_name; NULL if none. */
+/*
+ * The name of scope @s: demangled linkage name, else DW_AT_name; NULL if
+ * none. Also resolves s->decl_line (through DW_AT_abstract_origin for an
+ * inlined instance).
+ */
 static const char *scope__name(struct sym_dwarf *d, struct dw_scope *s)
 {
 	Dwarf_Attribute attr;
 	Dwarf_Die die;
 	const char *raw = NULL;
 	char *dm;
+	int line;
 
 	if (s->name_done)
 		return s->name;
 	s->name_done = true;
 	if (!dwarf_offdie(d->dw, s->off, &die))
 		return NULL;
+	if (!dwarf_decl_line(&die, &line) && line > 0)
+		s->decl_line = (uint32_t)line;
 	if (dwarf_attr_integrate(&die, DW_AT_linkage_name, &attr) ||
 	    dwarf_attr_integrate(&die, DW_AT_MIPS_linkage_name, &attr))
 		raw = dwarf_formstring(&attr);
@@ -815,6 +823,7 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t pc, struct sym_frame *out, i
 		out[i].name = name ? name : "[unknown]";
 		out[i].inlined = k + i > 0;
 		out[i].linkage = sc->linkage;
+		out[i].start_line = sc->decl_line;
 		out[i].low = cu->ranges[sc->range].lo;
 		if ((int)(k + i) + 1 < n) {
 			const struct dw_scope *callee = &cu->scopes[chain[k + i + 1]];

@@ -99,9 +99,10 @@ struct sym_dwarf;
 
 /* One frame of a lookup, outermost (the real function) first. */
 struct sym_frame {
-	const char *name; /* borrowed from the object; demangled */
-	const char *file; /* borrowed; NULL when unknown */
-	uint32_t line;	  /* 0 when unknown */
+	const char *name;    /* borrowed from the object; demangled */
+	const char *file;    /* borrowed; NULL when unknown */
+	uint32_t line;	     /* 0 when unknown */
+	uint32_t start_line; /* DWARF: the function's first line (decl_line); 0 = unknown */
 	bool inlined;
 	bool linkage; /* DWARF: the name came from a linkage name */
 	uint64_t low; /* DWARF: the function's first address (its entry) */

@@ -1303,6 +1303,7 @@ static int frames__add(struct symbolizer *s, struct profile *p, const struct sym
 		struct profile_frame f = {
 			.addr = vaddr,
 			.line = fr[i].line,
+			.start_line = fr[i].start_line,
 			.module = (uint32_t)mod,
 			.kind = fr[i].inlined ? PROFILE_FRAME_INLINE : PROFILE_FRAME_USER,
 		};

@@ -38,13 +38,13 @@ enum profile_frame_kind {
 };
 
 struct profile_frame {
-	uint32_t name;	 /* string id of the function name, or of "[module]" */
-	uint32_t module; /* string id of the module (file basename, "[kernel]"); 0 = none */
-	uint32_t file;	 /* string id of the source file; 0 = unknown */
-	uint32_t line;	 /* source line; 0 = unknown */
-	uint64_t addr;	 /* address relative to the module (file vaddr), 0 if unknown */
-	uint32_t kind;	 /* enum profile_frame_kind */
-	uint32_t _pad;
+	uint32_t name;	     /* string id of the function name, or of "[module]" */
+	uint32_t module;     /* string id of the module (file basename, "[kernel]"); 0 = none */
+	uint32_t file;	     /* string id of the source file; 0 = unknown */
+	uint32_t line;	     /* source line; 0 = unknown */
+	uint64_t addr;	     /* address relative to the module (file vaddr), 0 if unknown */
+	uint32_t kind;	     /* enum profile_frame_kind */
+	uint32_t start_line; /* the function's first line (DWARF decl_line); 0 = unknown */
 };
 
 struct profile_task {

@@ -219,6 +219,12 @@ def test_pprof_real_profile():
     r = run(["readelf", "-n", workload("ratio_fp")])
     want = re.search(r"Build ID: ([0-9a-f]+)", r.stdout).group(1)
     assert re.search(r"^\d+: 0x0/0x[0-9a-f]+/0x0 ratio_fp " + want + r" \[FN\]", raw, re.M), raw
+    # functions carry their first line (DWARF decl_line): where ratio.c defines leaf_heavy
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "workloads", "ratio.c")
+    with open(src) as f:
+        decl = [i + 1 for i, ln in enumerate(f) if re.search(r"void leaf_heavy\(uint64_t n\)$", ln)]
+    assert len(decl) == 1, decl
+    assert re.search(r" leaf_heavy \S+ratio\.c:\d+ s=%d$" % decl[0], raw, re.M), raw
     # the same profile via folded: one folded file converted gives the same total
     folded = os.path.join(TMP, "real.folded")
     r = ember("profile", "-F", "499", "-o", folded, "--", workload("ratio_fp"), "100")

@@ -50,7 +50,7 @@ struct env {
 
 struct frame {
 	const char *name, *file, *module;
-	uint32_t line, kind;
+	uint32_t line, kind, start_line;
 };
 
 static void write_text(const char *path, const char *text)
@@ -179,6 +179,7 @@ static int lookup(struct env *env, uint64_t vaddr, struct frame *out, int max)
 		out[i].module = profile__str(env->p, f->module);
 		out[i].line = f->line;
 		out[i].kind = f->kind;
+		out[i].start_line = f->start_line;
 	}
 	return n;
 }
@@ -443,6 +444,8 @@ static void check_inline_chain(struct env *env, const char *path, const char *un
 	uint64_t size = 0, start = nm_sym(unstripped, "sym_outer", &size), addrs[4096] = {0}, a;
 	uint32_t leaf = marker_line("leaf"), mid = marker_line("mid_calls_leaf");
 	uint32_t outer = marker_line("outer_calls_mid");
+	uint32_t decl_leaf = marker_line("decl_leaf"), decl_mid = marker_line("decl_mid");
+	uint32_t decl_outer = marker_line("decl_outer");
 	struct a2l *res;
 	struct frame fr[64];
 	size_t n = 0, i;
@@ -467,6 +470,10 @@ static void check_inline_chain(struct env *env, const char *path, const char *un
 		assert_int_equal(fr[0].line, outer);
 		assert_int_equal(fr[1].line, mid);
 		assert_int_equal(fr[2].line, leaf);
+		/* Each function's first line, the inlined ones' from their abstract origin. */
+		assert_int_equal(fr[0].start_line, decl_outer);
+		assert_int_equal(fr[1].start_line, decl_mid);
+		assert_int_equal(fr[2].start_line, decl_leaf);
 		assert_non_null(strstr(fr[2].file, "sym_fixture.c"));
 		assert_string_equal(fr[0].module, strrchr(path, '/') + 1);
 		found++;

@@ -501,7 +501,9 @@ static void flatten_stack(const struct decoded *d, const uint64_t *locs, size_t 
 			uint64_t file = msg_uint(fn->p, fn->len, 4, 0);
 
 			assert_int_equal(msg_uint(fn->p, fn->len, 3, 0), name); /* system_name */
-			assert_int_equal(msg_uint(fn->p, fn->len, 5, 0), 0);	/* start_line */
+			/* start_line: only the fixture's "work" has one (test_pprof_tables) */
+			assert_true(msg_uint(fn->p, fn->len, 5, 0) == 0 ||
+				    msg_uint(fn->p, fn->len, 5, 0) == 18);
 			snprintf(piece, sizeof(piece), "%s%.*s@%.*s:%" PRIu64, out[0] ? ";" : "",
 				 (int)d->str_lens[name], d->strs[name], (int)d->str_lens[file],
 				 d->strs[file], msg_uint(ln->p, ln->len, 2, 0));
@@ -572,8 +574,18 @@ static struct profile *build(struct fixture *fx, uint64_t period, uint32_t freq)
 	fx->work = frame(p, "work", PROFILE_FRAME_USER, "app", "work.c", 20, 0x1100);
 	fx->helper = frame(p, "helper", PROFILE_FRAME_INLINE, "app", "helper.h", 5, 0x1100);
 	fx->inner = frame(p, "inner", PROFILE_FRAME_INLINE, "app", "inner.h", 7, 0x1100);
-	/* work at another address: another location, the same function */
-	fx->work2 = frame(p, "work", PROFILE_FRAME_USER, "app", "work.c", 22, 0x1180);
+	/*
+	 * work at another address: another location, the same function, and
+	 * the one frame of it that knows the function's first line.
+	 */
+	{
+		struct profile_frame w = *profile__frame(p, fx->work);
+
+		w.line = 22;
+		w.addr = 0x1180;
+		w.start_line = 18;
+		fx->work2 = (uint32_t)profile__add_frame(p, &w);
+	}
 	fx->kfunc = frame(p, "do_syscall_64", PROFILE_FRAME_KERNEL, "[kernel.kallsyms]", NULL, 0,
 			  0xffffffff81000000ULL);
 	fx->unknown = frame(p, "[unknown]", PROFILE_FRAME_USER, NULL, NULL, 0, 0);
@@ -756,6 +768,10 @@ static void test_pprof_tables(void **state)
 		if (d.str_lens[name] == 4 && !memcmp(d.strs[name], "work", 4)) {
 			funcs_work++;
 			assert_str(&d, msg_uint(f[i]->p, f[i]->len, 4, 0), "work.c");
+			assert_int_equal(msg_uint(f[i]->p, f[i]->len, 5, 0), 18); /* start_line */
+		} else {
+			assert_int_equal(msg_uint(f[i]->p, f[i]->len, 5, 0),
+					 0); /* unknown: absent */
 		}
 	}
 	assert_int_equal(funcs_work, 1);

@@ -261,7 +261,6 @@ static void test_frame_dedup(void **state)
 	a = profile__add_frame(p, &f);
 	assert_int_equal(a, 0);
 	g = f;
-	g._pad = 77; /* padding does not take part */
 	assert_int_equal(profile__add_frame(p, &g), a);
 
 	/* Every field takes part. */
@@ -281,11 +280,14 @@ static void test_frame_dedup(void **state)
 	g.addr = 0x1235;
 	assert_int_equal(profile__add_frame(p, &g), 5);
 	g = f;
+	g.start_line = 8;
+	assert_int_equal(profile__add_frame(p, &g), 6);
+	g = f;
 	g.kind = PROFILE_FRAME_KERNEL;
 	b = profile__add_frame(p, &g);
-	assert_int_equal(b, 6);
+	assert_int_equal(b, 7);
 	assert_int_equal(profile__add_frame(p, &g), b);
-	assert_int_equal(profile__frame_count(p), 7);
+	assert_int_equal(profile__frame_count(p), 8);
 
 	got = profile__frame(p, (uint32_t)a);
 	assert_non_null(got);
@@ -294,8 +296,8 @@ static void test_frame_dedup(void **state)
 	assert_string_equal(profile__str(p, got->file), "main.c");
 	assert_int_equal(got->line, 10);
 	assert_int_equal(got->addr, 0x1234);
-	assert_int_equal(got->_pad, 0);
-	assert_null(profile__frame(p, 7));
+	assert_int_equal(got->start_line, 0);
+	assert_null(profile__frame(p, 8));
 
 	/* Adding a frame the profile returned. */
 	assert_int_equal(profile__add_frame(p, profile__frame(p, 3)), 3);
@@ -308,7 +310,7 @@ static void test_frame_dedup(void **state)
 	g.file = 9999;
 	assert_int_equal(profile__add_frame(p, &g), -EINVAL);
 	assert_int_equal(profile__add_frame(p, NULL), -EINVAL);
-	assert_int_equal(profile__frame_count(p), 7);
+	assert_int_equal(profile__frame_count(p), 8);
 	profile__free(p);
 }
 
