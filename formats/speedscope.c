@@ -4,10 +4,10 @@
  * profiles, which speedscope opens as it opens its own exports.
  *
  * Frames are shared between profiles and merged by what speedscope shows:
- * name, file (the module when the source file is unknown) and, with
- * opts->lines, the line; the model's per-address frames would otherwise split
- * one function into many boxes. There is one profile per process (per thread
- * with opts->per_thread), or one for everything with opts->merged, where each
+ * name, file (the module when the source file is unknown) and the line: the
+ * function's first line, or with opts->lines the sampled line; the model's
+ * per-address frames would otherwise split one function into many boxes. There is one profile per
+ * process (per thread with opts->per_thread), or one for everything with opts->merged, where each
  * stack starts with its process name as flamegraph.pl's input does. Within a
  * profile the stacks are sorted by their frame names, so speedscope's time
  * order view reads like a flame graph, and equal stacks are merged; weights
@@ -102,7 +102,7 @@ static int map_frames(struct ss_ctx *c)
 
 		key.name = f->name;
 		key.file = f->file ? f->file : f->module;
-		key.line = c->opts->lines ? f->line : 0;
+		key.line = c->opts->lines ? f->line : f->start_line;
 		key.kind = f->kind;
 		id = ss_frame(c, &key);
 		if (id < 0)

@@ -479,8 +479,21 @@ static struct profile *build(void)
 
 	assert_non_null(p);
 	main_f = frame(p, "main", PROFILE_FRAME_USER, "app", "main.c", 3, 0x10);
-	work1 = frame(p, "work", PROFILE_FRAME_USER, "app", "work.c", 10, 0x20);
-	work2 = frame(p, "work", PROFILE_FRAME_USER, "app", "work.c", 12, 0x24);
+	/* DWARF knows where work starts (line 8): both its frames say so. */
+	{
+		struct profile_frame w = {.name = (uint32_t)profile__intern(p, "work"),
+					  .module = (uint32_t)profile__intern(p, "app"),
+					  .file = (uint32_t)profile__intern(p, "work.c"),
+					  .line = 10,
+					  .addr = 0x20,
+					  .kind = PROFILE_FRAME_USER,
+					  .start_line = 8};
+
+		work1 = (uint32_t)profile__add_frame(p, &w);
+		w.line = 12;
+		w.addr = 0x24;
+		work2 = (uint32_t)profile__add_frame(p, &w);
+	}
 	kf = frame(p, "schedule", PROFILE_FRAME_KERNEL, "[kernel.kallsyms]", NULL, 0, 0);
 	leaf = frame(p, "alpha", PROFILE_FRAME_USER, "libc.so.6", NULL, 0, 0x30);
 	t1 = task(p, 100, 100, "app");
@@ -571,10 +584,13 @@ static void test_per_process(void **state)
 	for (i = 0; i < frames->n; i++) {
 		const struct jv *f = frames->items[i], *file = get(f, "file");
 
-		assert_null(get(f, "line")); /* no lines without opts->lines */
 		if (!strcmp(need(f, "name", J_STR)->str, "work")) {
 			works++;
 			assert_string_equal(file->str, "work.c");
+			/* without opts->lines: the function's first line */
+			assert_true(need(f, "line", J_NUM)->num == 8);
+		} else {
+			assert_null(get(f, "line")); /* not known for the others */
 		}
 		if (!strcmp(need(f, "name", J_STR)->str, "alpha"))
 			assert_string_equal(file->str, "libc.so.6"); /* the module stands in */
