@@ -5,7 +5,8 @@
  * while the writer and retention go on (WAL). Windows are decoded first and
  * their counts summed per (task, stack) pair, through each blob's pair table;
  * only then are the tasks, stacks, frames and strings that matter loaded,
- * each once. Blobs of schema 2 name series instead; the scan looks those up.
+ * each once, then the build ids of the modules those frames name. Blobs of
+ * schema 2 name series instead; the scan looks those up.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -234,6 +235,7 @@ struct qstate {
 	/* Output profile building. */
 	struct profile *out;
 	struct smap str_out, frame_out, stack_out; /* database id -> output id */
+	struct smap mod_out; /* database string id -> output id, of frames' modules */
 	int64_t *ids;
 	size_t ids_cap;
 	uint32_t *oframes;
@@ -254,6 +256,7 @@ static void qstate__init(struct qstate *q, const struct store_filter *f)
 	smap__init(&q->str_out);
 	smap__init(&q->frame_out);
 	smap__init(&q->stack_out);
+	smap__init(&q->mod_out);
 }
 
 static void qstate__exit(struct qstate *q)
@@ -263,6 +266,7 @@ static void qstate__exit(struct qstate *q)
 	smap__exit(&q->str_out);
 	smap__exit(&q->frame_out);
 	smap__exit(&q->stack_out);
+	smap__exit(&q->mod_out);
 	free(q->series);
 	free(q->map);
 	free(q->tasks);
@@ -544,6 +548,8 @@ static int q__out_frame(struct store *st, struct qstate *q, int64_t id, uint32_t
 		err = q__out_str(st, q, file, &f.file);
 	if (err)
 		return err;
+	if (module && !smap__upsert(&q->mod_out, (uint64_t)module, f.module, NULL))
+		return store__fail(st, -ENOMEM, "out of memory");
 	oid = profile__add_frame(q->out, &f);
 	if (oid < 0 || !smap__upsert(&q->frame_out, (uint64_t)id, (uint64_t)oid, NULL))
 		return store__fail(st, oid < 0 ? (int)oid : -ENOMEM, "out of memory");
@@ -657,6 +663,44 @@ static int q__build(struct store *st, struct qstate *q)
 	return 0;
 }
 
+/* The build ids of the modules the output's frames name, from the builds table. */
+static int q__build_ids(struct store *st, struct qstate *q)
+{
+	const struct smap *m = &q->mod_out;
+	uint32_t build_id;
+	int64_t id = 0;
+	sqlite3_stmt *s;
+	size_t i;
+	int rc, err;
+
+	for (i = 0; i < m->cap; i++) {
+		if (m->slots[i].key == SMAP_EMPTY)
+			continue;
+		s = store__stmt(st, STMT_BUILD_GET);
+		if (!s)
+			return -EIO;
+		sqlite3_bind_int64(s, 1, (int64_t)m->slots[i].key);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW)
+			id = sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+		if (rc == SQLITE_DONE)
+			continue;
+		if (rc != SQLITE_ROW)
+			return store__sqlerr(st, rc, "read build id");
+		err = q__out_str(st, q, id, &build_id);
+		if (err)
+			return err;
+		/* A build id of "" (string 0) names nothing. */
+		if (!build_id)
+			continue;
+		err = profile__set_build_id(q->out, (uint32_t)m->slots[i].val, build_id);
+		if (err)
+			return store__fail(st, err, "cannot record a build id");
+	}
+	return 0;
+}
+
 static void q__meta_out(struct qstate *q, struct profile *out)
 {
 	struct profile_meta *m = profile__meta(out);
@@ -705,6 +749,8 @@ int store__query(struct store *st, const struct store_filter *f, struct profile 
 	err = store__scan(st, f->from_ns, f->to_ns, 0, true, &q__sum_ops, &q);
 	if (!err)
 		err = q__build(st, &q);
+	if (!err)
+		err = q__build_ids(st, &q);
 	if (!err)
 		q__meta_out(&q, out);
 	store__rollback(st);

@@ -7,8 +7,9 @@
  * window's pair table to learn which are still used. That scan runs in a read
  * transaction (it does not hold up the writer); the write transaction that
  * follows decodes only the windows written since, then deletes the unused
- * series, tasks and stacks, the frames no stack names, and the strings no
- * frame or task names. Because the scan costs as much as a query of
+ * series, tasks and stacks, the frames no stack names, the builds rows of
+ * modules no frame names, and the strings no frame, task or builds row
+ * names. Because the scan costs as much as a query of
  * everything, it runs only once the windows deleted since the last reclaim
  * reach 1/STORE_RECLAIM_DIV of those left.
  */
@@ -254,7 +255,7 @@ static int retain__changes(struct store *st, const char *sql, int64_t *n)
 static int retain__reclaim_txn(struct store *st, struct retain_used *used, int64_t seen_id,
 			       struct store_retain_stats *out)
 {
-	int64_t series, tasks, stacks, frames, strings, gen;
+	int64_t series, tasks, stacks, frames, builds, strings, gen;
 	struct smap keep;
 	int err;
 
@@ -272,13 +273,18 @@ static int retain__reclaim_txn(struct store *st, struct retain_used *used, int64
 		err = retain__sweep(st, "frames", &keep, &frames);
 	if (!err)
 		err = retain__changes(
+			st, "DELETE FROM builds WHERE module NOT IN (SELECT module FROM frames)",
+			&builds);
+	if (!err)
+		err = retain__changes(
 			st,
 			"DELETE FROM strings WHERE id NOT IN ("
 			"SELECT name FROM frames UNION SELECT module FROM frames"
 			" UNION SELECT file FROM frames UNION SELECT comm FROM tasks"
-			" UNION SELECT exe FROM tasks UNION SELECT cgroup FROM tasks)",
+			" UNION SELECT exe FROM tasks UNION SELECT cgroup FROM tasks"
+			" UNION SELECT module FROM builds UNION SELECT build_id FROM builds)",
 			&strings);
-	if (!err && (series || stacks || tasks || frames || strings)) {
+	if (!err && (series || stacks || tasks || frames || builds || strings)) {
 		err = store__meta_get(st, "dict_gen", 0, &gen);
 		if (!err)
 			err = store__meta_set(st, "dict_gen", gen + 1);

@@ -66,6 +66,9 @@ static const struct store_migration migrations[] = {
 	 * schema 2 left, and the reclaim empties it as retention deletes them. The
 	 * tables do not change: the version says that the blobs did. */
 	{2, "SELECT 1;"},
+	/* 3 -> 4: the build id of each module name (first one seen), both string
+	 * ids; a database of schema 3 knows none, so the table starts empty. */
+	{3, "CREATE TABLE builds(module INTEGER PRIMARY KEY, build_id INTEGER NOT NULL);"},
 };
 
 static const char *const stmt_sql[STMT__MAX] = {
@@ -87,6 +90,8 @@ static const char *const stmt_sql[STMT__MAX] = {
 	[STMT_STACK_GET] = "SELECT frames FROM stacks WHERE id = ?1",
 	[STMT_TASK_GET] = "SELECT pid, tid, start_time, comm, exe, cgroup FROM tasks WHERE id = ?1",
 	[STMT_SERIES_GET] = "SELECT task, stack FROM series WHERE id = ?1",
+	[STMT_BUILD_INS] = "INSERT INTO builds(module, build_id) VALUES (?1, ?2)",
+	[STMT_BUILD_GET] = "SELECT build_id FROM builds WHERE module = ?1",
 };
 
 int store__fail(struct store *st, int err, const char *fmt, ...)

@@ -20,7 +20,7 @@
 /* "embr": PRAGMA application_id of every ember database. */
 #define STORE_APP_ID 0x656d6272
 /* The schema version this code writes; older versions are migrated forward. */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 /*
  * First byte of a sample blob, then a zstd frame of: one window's rows naming
  * series ids (schema 2, read only),
@@ -223,7 +223,7 @@ int blob__encode(const struct store_blob *b, const uint64_t *keys, bool packed, 
 struct store_wcache {
 	bool valid;
 	int64_t gen;	      /* meta dict_gen the cache matches */
-	struct profile *dict; /* strings, frames, stacks, tasks; dict ids are dense */
+	struct profile *dict; /* strings, frames, stacks, tasks, build ids; dict ids are dense */
 	int64_t *str_db, *frame_db, *stack_db, *task_db; /* dict id -> database id */
 	size_t str_cap, frame_cap, stack_cap, task_cap;
 	int64_t next_str, next_frame, next_stack, next_task;
@@ -248,6 +248,8 @@ enum store_stmt {
 	STMT_STACK_GET,
 	STMT_TASK_GET,
 	STMT_SERIES_GET,
+	STMT_BUILD_INS,
+	STMT_BUILD_GET,
 	STMT__MAX,
 };
 

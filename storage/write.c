@@ -1,7 +1,7 @@
 /*
  * The writer: store__write_window() and its in-memory mirror of the
- * dictionary tables (strings, frames, stacks, tasks). A window's blob names
- * (task, stack) pairs by database ids (blob.c).
+ * dictionary tables (strings, frames, stacks, tasks, builds). A window's blob
+ * names (task, stack) pairs by database ids (blob.c).
  *
  * The mirror is a struct profile (which already deduplicates everything by
  * content) plus arrays from its dense ids to database ids, so writing a
@@ -11,6 +11,10 @@
  * rows bumps it, and a writer that finds another value (retention ran on a
  * sibling connection, or another connection wrote) reloads the mirror inside
  * its transaction. A failed transaction drops the mirror.
+ *
+ * Build ids of modules are kept in the mirror profile too (module string ->
+ * build id string), so that a module's row is inserted once: the first build
+ * id stored for a module name stays, as in the profile model.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -244,6 +248,41 @@ static int wcache__load_tasks(struct store *st, const struct smap *strs, struct 
 	return err;
 }
 
+static int wcache__load_builds(struct store *st, const struct smap *strs)
+{
+	struct store_wcache *wc = &st->wc;
+	uint32_t module, build_id;
+	sqlite3_stmt *s;
+	int rc, err = 0;
+
+	rc = sqlite3_prepare_v2(st->db, "SELECT module, build_id FROM builds", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return store__sqlerr(st, rc, "load builds");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(s, 0);
+
+		err = wcache__xlat(st, strs, id, false, "module of builds row", id, &module);
+		if (!err)
+			err = wcache__xlat(st, strs, sqlite3_column_int64(s, 1), false,
+					   "build id of builds row", id, &build_id);
+		if (err)
+			break;
+		err = profile__set_build_id(wc->dict, module, build_id);
+		if (err) {
+			if (err == -EINVAL)
+				store__fail(st, err, "database %s is corrupt: build of %lld is bad",
+					    st->path, (long long)id);
+			else
+				store__fail(st, err, "out of memory");
+			break;
+		}
+	}
+	sqlite3_finalize(s);
+	if (!err && rc != SQLITE_DONE)
+		err = store__sqlerr(st, rc, "load builds");
+	return err;
+}
+
 /* Rebuilds the mirror from the database, inside the caller's transaction. */
 static int wcache__load(struct store *st, int64_t gen)
 {
@@ -269,6 +308,8 @@ static int wcache__load(struct store *st, int64_t gen)
 		err = wcache__load_stacks(st, &frames, &stacks);
 	if (!err)
 		err = wcache__load_tasks(st, &strs, &tasks);
+	if (!err)
+		err = wcache__load_builds(st, &strs);
 	if (!err) {
 		wc->gen = gen;
 		wc->valid = true;
@@ -601,6 +642,47 @@ static int write__rows(struct store *st, const struct profile *win, struct wmap 
 	return 0;
 }
 
+/*
+ * A builds row for each module of the frames the window stores that has a
+ * build id in @win and none yet in the database (the first one stays).
+ */
+static int write__builds(struct store *st, const struct profile *win, struct wmap *m)
+{
+	struct store_wcache *wc = &st->wc;
+	uint32_t n = profile__frame_count(win), i, wmod, wbid, dmod, dbid;
+	sqlite3_stmt *s;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		if (m->frame[i] == WC_NONE)
+			continue;
+		wmod = profile__frame(win, i)->module;
+		wbid = wmod ? profile__build_id(win, wmod) : 0;
+		if (!wbid)
+			continue;
+		/* Mapped with the frame. */
+		dmod = m->str[wmod];
+		if (profile__build_id(wc->dict, dmod))
+			continue;
+		err = wmap__str(st, win, m, wbid, &dbid);
+		if (err)
+			return err;
+		err = profile__set_build_id(wc->dict, dmod, dbid);
+		if (err)
+			return store__fail(st, err, "cannot record a build id");
+		s = store__stmt(st, STMT_BUILD_INS);
+		if (!s)
+			return -EIO;
+		sqlite3_bind_int64(s, 1, wc->str_db[dmod]);
+		sqlite3_bind_int64(s, 2, wc->str_db[dbid]);
+		err = step_done(st, s, "write build id");
+		if (err)
+			return err;
+		m->dirty = true;
+	}
+	return 0;
+}
+
 static int write__window_row(struct store *st, const struct profile_meta *meta, uint64_t total)
 {
 	const struct profile_lost *l = &meta->lost;
@@ -642,6 +724,8 @@ static int write__txn(struct store *st, const struct profile *win, struct wmap *
 			return err;
 	}
 	err = write__rows(st, win, m, &total);
+	if (!err)
+		err = write__builds(st, win, m);
 	if (err)
 		return err;
 	/* Sorted by task and stack id: one window has too few pairs for grouping to pay. */

@@ -3,9 +3,10 @@
  * temporary directory: round trips, merges of many windows compared with
  * profile__merge, filters and time-range overlap, timeline, processes,
  * retention by age and size with the reclaim of unused rows, packed hours
- * window by window, migration of a version-1 database built with raw SQL and
- * of a version-2 database its writer made (fixtures/storage/v2_sample.sql,
- * answers in v2_expected.txt), refusal of foreign, corrupt, newer
+ * window by window, build ids of modules (first one kept, reclaimed with their
+ * modules), migration of a version-1 database built with raw SQL, of a
+ * version-2 database its writer made (fixtures/storage/v2_sample.sql, answers
+ * in v2_expected.txt) and of a version-3 one (v3_sample.sql), refusal of foreign, corrupt, newer
  * and truncated files (left byte-identical), corrupt window blobs, the
  * single-writer lock, a reader beside the writer (also as an unprivileged
  * user), a full disk (tmpfs) and read-only files and file systems.
@@ -556,7 +557,7 @@ static void test_roundtrip_many_stacks(void **state)
 	assert_int_equal(info.stacks, profile__stack_count(win));
 	assert_int_equal(info.first_ns, BASE_NS);
 	assert_int_equal(info.last_ns, BASE_NS + WIN_NS);
-	assert_int_equal(info.schema_version, 3);
+	assert_int_equal(info.schema_version, 4);
 	assert_true(info.file_bytes > 0);
 	store__close(st);
 	profile__free(got);
@@ -1022,6 +1023,265 @@ static void test_retain_by_size(void **state)
 	world_free(w);
 }
 
+/* ---- build ids of modules --------------------------------------------------------- */
+
+/* String id of @s in @p, 0 when @p does not have it. */
+static uint32_t find_str(const struct profile *p, const char *s)
+{
+	uint32_t i, n = profile__str_count(p);
+
+	for (i = 1; i < n; i++) {
+		if (!strcmp(profile__str(p, i), s))
+			return i;
+	}
+	return 0;
+}
+
+/* Records @build_id for @module in @p; @module must be the module of one of its frames. */
+static void set_build_id(struct profile *p, const char *module, const char *build_id)
+{
+	uint32_t i, m = find_str(p, module);
+	bool used = false;
+
+	for (i = 0; i < profile__frame_count(p) && m; i++)
+		used = used || profile__frame(p, i)->module == m;
+	if (!used)
+		fail_msg("no frame of module %s", module);
+	assert_int_equal(profile__set_build_id(p, m, intern(p, build_id)), 0);
+}
+
+/* Checks @module's build id in @p: @want, or none when @want is NULL. */
+static void expect_build_id(const struct profile *p, const char *module, const char *want)
+{
+	uint32_t m = find_str(p, module), b;
+
+	assert_true(m != 0);
+	b = profile__build_id(p, m);
+	if (!want) {
+		if (b)
+			fail_msg("%s: build id %s, want none", module, profile__str(p, b));
+		return;
+	}
+	if (!b)
+		fail_msg("%s: no build id, want %s", module, want);
+	assert_string_equal(profile__str(p, b), want);
+}
+
+/* Modules of @p that have a build id. */
+static uint32_t build_id_count(const struct profile *p)
+{
+	uint32_t i, n = 0;
+
+	for (i = 1; i < profile__str_count(p); i++)
+		n += profile__build_id(p, i) != 0;
+	return n;
+}
+
+/* The build id the builds table holds for @module (text), "" when none. */
+static void raw_build_id(const char *path, const char *module, char *out, size_t len)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT CAST(b.s AS TEXT) FROM builds JOIN strings m ON m.id = builds.module"
+		 " JOIN strings b ON b.id = builds.build_id WHERE CAST(m.s AS TEXT) = '%s'",
+		 module);
+	raw_text(path, sql, out, len);
+}
+
+/* A window of every stack of @w once (stack i run by task i % ntasks). */
+static struct profile *mkall(const struct world *w, uint64_t start)
+{
+	struct wsample *s = calloc(w->nstacks, sizeof(*s));
+	struct profile *p;
+	size_t i;
+
+	assert_non_null(s);
+	for (i = 0; i < w->nstacks; i++)
+		s[i] = (struct wsample){(uint32_t)i, (uint32_t)(i % w->ntasks), 1 + i % 5};
+	p = mkwindow(w, start, s, w->nstacks);
+	free(s);
+	return p;
+}
+
+static int64_t dict_gen(const char *path)
+{
+	return raw_int(path, "SELECT value FROM meta WHERE key = 'dict_gen'");
+}
+
+static void test_build_ids_roundtrip(void **state)
+{
+	struct world *w = world_new("bi", 60, 40, 8, 4);
+	struct profile *w1, *w2, *w3, *w4, *got;
+	struct store_filter f = {0};
+	char path[PATH_MAX], text[64];
+	struct store *st;
+	int64_t gen;
+
+	(void)state;
+	st = open_writer(tpath(path, "bi.db"));
+	w1 = mkall(w, BASE_NS);
+	set_build_id(w1, "libbi1.so", "aaaa0001");
+	set_build_id(w1, "libbi2.so", "bbbb0002");
+	/* A module no frame names is not stored. */
+	assert_int_equal(profile__set_build_id(w1, intern(w1, "libnone.so"), intern(w1, "ffff")),
+			 0);
+	write_window(st, w1);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM builds"), 2);
+	raw_build_id(path, "libbi1.so", text, sizeof(text));
+	assert_string_equal(text, "aaaa0001");
+	got = query(st, &f);
+	assert_same_samples(w1, got);
+	expect_build_id(got, "libbi1.so", "aaaa0001");
+	expect_build_id(got, "libbi2.so", "bbbb0002");
+	expect_build_id(got, "libbi3.so", NULL);
+	assert_int_equal(build_id_count(got), 2);
+	assert_int_equal(find_str(got, "libnone.so"), 0);
+	profile__free(got);
+
+	/* Another build id for libbi1.so: the first stays; a new module gets its row. */
+	w2 = mkall(w, BASE_NS + WIN_NS);
+	set_build_id(w2, "libbi1.so", "cccc0003");
+	set_build_id(w2, "libbi3.so", "dddd0004");
+	write_window(st, w2);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM builds"), 3);
+	raw_build_id(path, "libbi1.so", text, sizeof(text));
+	assert_string_equal(text, "aaaa0001");
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM strings WHERE s = CAST('cccc0003' AS"
+				       " BLOB)"),
+			 0);
+	got = query(st, &f);
+	expect_build_id(got, "libbi1.so", "aaaa0001");
+	expect_build_id(got, "libbi2.so", "bbbb0002");
+	expect_build_id(got, "libbi3.so", "dddd0004");
+	assert_int_equal(build_id_count(got), 3);
+	profile__free(got);
+	/* The second window alone: its modules' build ids as the database has them. */
+	f.from_ns = BASE_NS + WIN_NS;
+	got = query(st, &f);
+	expect_build_id(got, "libbi1.so", "aaaa0001");
+	expect_build_id(got, "libbi3.so", "dddd0004");
+	profile__free(got);
+	store__close(st);
+
+	/* A new writer loads the build ids into its mirror: nothing is inserted twice. */
+	st = open_writer(path);
+	w3 = mkall(w, BASE_NS + 2 * WIN_NS);
+	set_build_id(w3, "libbi1.so", "eeee0005");
+	set_build_id(w3, "libbi3.so", "dddd0004");
+	gen = dict_gen(path);
+	write_window(st, w3);
+	assert_int_equal(dict_gen(path), gen);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM builds"), 3);
+	/* A window whose only new row is a builds row (its string is stored) bumps dict_gen. */
+	w4 = mkall(w, BASE_NS + 3 * WIN_NS);
+	set_build_id(w4, "libbi4.so", "dddd0004");
+	write_window(st, w4);
+	assert_int_equal(dict_gen(path), gen + 1);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM builds"), 4);
+	store__close(st);
+
+	/* A reader gets them too. */
+	st = open_reader(path);
+	f.from_ns = 0;
+	got = query(st, &f);
+	expect_build_id(got, "libbi1.so", "aaaa0001");
+	expect_build_id(got, "libbi2.so", "bbbb0002");
+	expect_build_id(got, "libbi3.so", "dddd0004");
+	expect_build_id(got, "libbi4.so", "dddd0004");
+	assert_int_equal(build_id_count(got), 4);
+	profile__free(got);
+	store__close(st);
+
+	profile__free(w4);
+	profile__free(w3);
+	profile__free(w2);
+	profile__free(w1);
+	world_free(w);
+}
+
+/*
+ * Retention: builds rows go with the last frame of their module, and their
+ * strings with them; a module that windows left still name keeps its row and
+ * its build id string, which no frame or task names.
+ */
+static void test_build_ids_retain(void **state)
+{
+	struct world *a = world_new("ra", 60, 40, 8, 4), *b = world_new("rb", 60, 40, 8, 4);
+	struct store_retain_stats rs;
+	struct store_filter f = {0};
+	char path[PATH_MAX], text[64];
+	struct profile *p, *got;
+	struct store *st;
+	int64_t gen;
+	size_t i;
+
+	(void)state;
+	/* libshared.so is a module of both worlds. */
+	for (i = 1; i < 60; i += 7) {
+		snprintf(a->frames[i].module, sizeof(a->frames[i].module), "libshared.so");
+		snprintf(b->frames[i].module, sizeof(b->frames[i].module), "libshared.so");
+	}
+	st = open_writer(tpath(path, "biret.db"));
+	for (i = 0; i < 20; i++) {
+		p = mkall(i < 10 ? a : b, BASE_NS + i * WIN_NS);
+		if (i < 10) {
+			set_build_id(p, "libra1.so", "a1a1");
+			set_build_id(p, "libra2.so", "a2a2");
+			set_build_id(p, "libshared.so", "5a5a");
+		} else {
+			set_build_id(p, "librb1.so", "b1b1");
+			set_build_id(p, "libshared.so", "6b6b");
+		}
+		write_window(st, p);
+		profile__free(p);
+	}
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM builds"), 4);
+
+	/* World a's windows go: its modules' rows and build ids too, not libshared.so's. */
+	gen = dict_gen(path);
+	assert_int_equal(store__retain(st, BASE_NS + 30 * WIN_NS + 1, 20 * WIN_NS, 0, &rs), 0);
+	assert_int_equal(rs.windows_deleted, 10);
+	assert_true(dict_gen(path) > gen);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM builds"), 2);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM strings WHERE s IN (CAST('a1a1' AS"
+				       " BLOB), CAST('a2a2' AS BLOB), CAST('libra1.so' AS BLOB))"),
+			 0);
+	raw_build_id(path, "libshared.so", text, sizeof(text));
+	assert_string_equal(text, "5a5a");
+	raw_build_id(path, "librb1.so", text, sizeof(text));
+	assert_string_equal(text, "b1b1");
+	got = query(st, &f);
+	expect_build_id(got, "libshared.so", "5a5a");
+	expect_build_id(got, "librb1.so", "b1b1");
+	assert_int_equal(build_id_count(got), 2);
+	profile__free(got);
+
+	/* The writer's mirror learnt of it: world a's build ids are stored again. */
+	p = mkall(a, BASE_NS + 20 * WIN_NS);
+	set_build_id(p, "libra1.so", "a1a1");
+	set_build_id(p, "libshared.so", "7c7c");
+	write_window(st, p);
+	profile__free(p);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM builds"), 3);
+	f.from_ns = BASE_NS + 20 * WIN_NS;
+	got = query(st, &f);
+	expect_build_id(got, "libra1.so", "a1a1");
+	expect_build_id(got, "libshared.so", "5a5a");
+	profile__free(got);
+
+	/* Every window goes: so does every row of builds and strings. */
+	assert_int_equal(store__retain(st, BASE_NS + 100 * WIN_NS, WIN_NS, 0, &rs), 0);
+	assert_int_equal(rs.windows_deleted, 11);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM windows"), 0);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM frames"), 0);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM builds"), 0);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM strings"), 0);
+	store__close(st);
+	world_free(b);
+	world_free(a);
+}
+
 /* ---- packing of finished hours ---------------------------------------------------- */
 
 #define HOUR_NS	 (3600 * SEC)
@@ -1413,9 +1673,9 @@ static void test_migrate_v1(void **state)
 
 	st = open_writer(path);
 	assert_int_equal(store__info(st, &info), 0);
-	assert_int_equal(info.schema_version, 3);
+	assert_int_equal(info.schema_version, 4);
 	assert_int_equal(info.windows, 2);
-	assert_int_equal(raw_int(path, "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
+	assert_int_equal(raw_int(path, "SELECT value FROM meta WHERE key = 'schema_version'"), 4);
 	assert_int_equal(raw_int(path, "SELECT value FROM meta WHERE key = 'max_window_ns'"),
 			 (int64_t)(10 * SEC));
 	assert_int_equal(raw_int(path, "SELECT sum(nwin) FROM windows"), 2);
@@ -1423,6 +1683,8 @@ static void test_migrate_v1(void **state)
 		 "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'windows'",
 		 text, sizeof(text));
 	assert_string_equal(text, "windows_end");
+	/* Migrations run in order: 3 -> 4 added the (empty) builds table. */
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM builds"), 0);
 	got = query(st, &f);
 	assert_same_samples(want, got);
 	assert_same_meta(want, got);
@@ -1559,7 +1821,7 @@ static void test_migrate_v2(void **state)
 
 	st = open_writer(path);
 	assert_int_equal(store__info(st, &info), 0);
-	assert_int_equal(info.schema_version, 3);
+	assert_int_equal(info.schema_version, 4);
 	assert_int_equal(info.windows, 141);
 	assert_int_equal(expect_v2_answers(st, 0), 6);
 
@@ -1593,6 +1855,129 @@ static void test_migrate_v2(void **state)
 	assert_int_equal(raw_int(path, "SELECT count(*) FROM series"), 0);
 	assert_int_equal(blobs_of(path, 2), 0);
 	assert_int_equal(expect_v2_answers(st, PACK_H0 + HOUR_NS), 1);
+	store__close(st);
+}
+
+/* ---- migration from schema version 3: a database the schema 3 writer made -------- */
+
+/* What fixtures/storage/v3_sample.sql holds, in canon() form. */
+static const char *const v3_lines[] = {
+	"0/0/0/[swapper/0][][] | [idle][[kernel.kallsyms]][]:0:ffffffff81000000:1; 11",
+	"7/7/1234/[v3app][/usr/bin/v3app][/v3.slice] | [main][app][main.c]:10:1000:0;"
+	" [work][app][main.c]:20:2000:0; 9",
+	"7/7/1234/[v3app][/usr/bin/v3app][/v3.slice] | [main][app][main.c]:10:1000:0;"
+	" [work][app][main.c]:20:2000:0; [memcpy][libc.so.6][]:0:9a000:0; 9",
+};
+
+static void expect_v3_content(struct store *st, uint64_t from, uint64_t to)
+{
+	struct store_filter f = {.from_ns = from, .to_ns = to};
+	struct profile *p = query(st, &f);
+	char **lines;
+	size_t n, i;
+
+	lines = canon(p, &n);
+	assert_int_equal(n, sizeof(v3_lines) / sizeof(v3_lines[0]));
+	for (i = 0; i < n; i++)
+		assert_string_equal(lines[i], v3_lines[i]);
+	assert_int_equal(profile__meta_c(p)->start_ns, BASE_NS);
+	assert_int_equal(profile__meta_c(p)->end_ns, BASE_NS + 3 * WIN_NS);
+	assert_int_equal(profile__meta_c(p)->lost.samples, 3);
+	free_lines(lines, n);
+	profile__free(p);
+}
+
+/* A window of the fixture's frames: main>work>memcpy in task pid 7, @count samples. */
+static struct profile *v3_window(uint64_t start, uint64_t count)
+{
+	struct world *w = world_new("v3", 3, 1, 0, 1);
+	struct wtask t = {7, 7, 1234, "v3app", "/usr/bin/v3app", "/v3.slice"};
+	struct wsample s = {0, 0, count};
+	struct profile *p;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(w->frames[i].name, sizeof(w->frames[i].name), "%s",
+			 i == 0	  ? "main"
+			 : i == 1 ? "work"
+				  : "memcpy");
+		snprintf(w->frames[i].module, sizeof(w->frames[i].module), "%s",
+			 i < 2 ? "app" : "libc.so.6");
+		snprintf(w->frames[i].file, sizeof(w->frames[i].file), "%s", i < 2 ? "main.c" : "");
+		w->frames[i].line = i < 2 ? 10 * (uint32_t)(i + 1) : 0;
+		w->frames[i].addr = i < 2 ? 0x1000 * (uint64_t)(i + 1) : 0x9a000;
+		w->frames[i].kind = 0;
+	}
+	free(w->stacks[0]);
+	w->stacks[0] = calloc(3, sizeof(uint32_t));
+	assert_non_null(w->stacks[0]);
+	w->stacks[0][1] = 1;
+	w->stacks[0][2] = 2;
+	w->depth[0] = 3;
+	w->tasks[0] = t;
+	p = mkwindow(w, start, &s, 1);
+	world_free(w);
+	return p;
+}
+
+static void test_migrate_v3(void **state)
+{
+	char *dump = read_text(FIXTURE_DIR "/storage/v3_sample.sql");
+	struct store_filter f = {0};
+	char path[PATH_MAX], text[128];
+	struct store_info info;
+	struct profile *p;
+	struct store *st;
+
+	(void)state;
+	raw_exec(tpath(path, "v3.db"), dump);
+	free(dump);
+	assert_int_equal(raw_int(path, "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'builds'"),
+			 0);
+	expect_open_fails(path, false, ENOTSUP, "older ember");
+
+	st = open_writer(path);
+	assert_int_equal(store__info(st, &info), 0);
+	assert_int_equal(info.schema_version, 4);
+	assert_int_equal(info.windows, 3);
+	assert_int_equal(raw_int(path, "SELECT value FROM meta WHERE key = 'schema_version'"), 4);
+	raw_text(path, "SELECT sql FROM sqlite_master WHERE name = 'builds'", text, sizeof(text));
+	assert_string_equal(text,
+			    "CREATE TABLE builds(module INTEGER PRIMARY KEY, build_id INTEGER NOT "
+			    "NULL)");
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM builds"), 0);
+	expect_v3_content(st, 0, 0);
+
+	/* New windows with build ids of modules the old rows name. */
+	p = v3_window(BASE_NS + 3 * WIN_NS, 4);
+	set_build_id(p, "app", "0123456789abcdef0123456789abcdef01234567");
+	set_build_id(p, "libc.so.6", "76543210");
+	write_window(st, p);
+	profile__free(p);
+	p = v3_window(BASE_NS + 4 * WIN_NS, 5);
+	set_build_id(p, "libc.so.6", "deadbeef");
+	write_window(st, p);
+	profile__free(p);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM builds"), 2);
+	/* The module strings of schema 3 are the ones the rows name. */
+	assert_int_equal(
+		raw_int(path, "SELECT count(*) FROM strings WHERE s = CAST('app' AS BLOB)"), 1);
+	store__close(st);
+
+	st = open_reader(path);
+	expect_v3_content(st, 0, BASE_NS + 3 * WIN_NS);
+	p = query(st, &f);
+	assert_int_equal(profile__total(p), 29 + 9);
+	expect_build_id(p, "app", "0123456789abcdef0123456789abcdef01234567");
+	expect_build_id(p, "libc.so.6", "76543210");
+	expect_build_id(p, "[kernel.kallsyms]", NULL);
+	profile__free(p);
+	/* The old windows alone name the same modules, so they get the build ids too. */
+	f.to_ns = BASE_NS + 3 * WIN_NS;
+	p = query(st, &f);
+	expect_build_id(p, "app", "0123456789abcdef0123456789abcdef01234567");
+	profile__free(p);
 	store__close(st);
 }
 
@@ -1843,7 +2228,7 @@ static void test_create_and_validate(void **state)
 	assert_non_null(st);
 	assert_int_equal(store__info(st, &info), 0);
 	assert_int_equal(info.windows, 0);
-	assert_int_equal(info.schema_version, 3);
+	assert_int_equal(info.schema_version, 4);
 	store__close(st);
 	world_free(w);
 }
@@ -2209,10 +2594,13 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retain_by_age, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retain_by_size, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_build_ids_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_build_ids_retain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pack_hours, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pack_skips_corrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_foreign_and_corrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_window_blob, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_and_validate, setup, teardown),
