@@ -534,6 +534,7 @@ static int q__out_frame(struct store *st, struct qstate *q, int64_t id, uint32_t
 		f.line = (uint32_t)sqlite3_column_int64(s, 3);
 		f.addr = (uint64_t)sqlite3_column_int64(s, 4);
 		f.kind = (uint32_t)sqlite3_column_int64(s, 5);
+		f.start_line = (uint32_t)sqlite3_column_int64(s, 6);
 	}
 	sqlite3_reset(s);
 	if (rc == SQLITE_DONE)

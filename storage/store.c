@@ -67,16 +67,20 @@ static const struct store_migration migrations[] = {
 	 * tables do not change: the version says that the blobs did. */
 	{2, "SELECT 1;"},
 	/* 3 -> 4: the build id of each module name (first one seen), both string
-	 * ids; a database of schema 3 knows none, so the table starts empty. */
-	{3, "CREATE TABLE builds(module INTEGER PRIMARY KEY, build_id INTEGER NOT NULL);"},
+	 * ids; a database of schema 3 knows none, so the table starts empty. And
+	 * each frame's function's first line (DWARF decl_line; 0 = unknown, as
+	 * for every frame written before). */
+	{3, "CREATE TABLE builds(module INTEGER PRIMARY KEY, build_id INTEGER NOT NULL);"
+	    "ALTER TABLE frames ADD COLUMN start_line INTEGER NOT NULL DEFAULT 0;"},
 };
 
 static const char *const stmt_sql[STMT__MAX] = {
 	[STMT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[STMT_META_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
 	[STMT_STR_INS] = "INSERT INTO strings(id, s) VALUES (?1, ?2)",
-	[STMT_FRAME_INS] = "INSERT INTO frames(id, name, module, file, line, addr, kind)"
-			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[STMT_FRAME_INS] =
+		"INSERT INTO frames(id, name, module, file, line, addr, kind, start_line)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[STMT_STACK_INS] = "INSERT INTO stacks(id, frames) VALUES (?1, ?2)",
 	[STMT_TASK_INS] = "INSERT INTO tasks(id, pid, tid, start_time, comm, exe, cgroup)"
 			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -86,7 +90,8 @@ static const char *const stmt_sql[STMT__MAX] = {
 			    " lost_truncated, data)"
 			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
 	[STMT_STR_GET] = "SELECT s FROM strings WHERE id = ?1",
-	[STMT_FRAME_GET] = "SELECT name, module, file, line, addr, kind FROM frames WHERE id = ?1",
+	[STMT_FRAME_GET] = "SELECT name, module, file, line, addr, kind, start_line FROM frames"
+			   " WHERE id = ?1",
 	[STMT_STACK_GET] = "SELECT frames FROM stacks WHERE id = ?1",
 	[STMT_TASK_GET] = "SELECT pid, tid, start_time, comm, exe, cgroup FROM tasks WHERE id = ?1",
 	[STMT_SERIES_GET] = "SELECT task, stack FROM series WHERE id = ?1",

@@ -113,9 +113,9 @@ static int wcache__load_frames(struct store *st, const struct smap *strs, struct
 	int rc, err = 0;
 	int64_t did;
 
-	rc = sqlite3_prepare_v2(st->db,
-				"SELECT id, name, module, file, line, addr, kind FROM frames", -1,
-				&s, NULL);
+	rc = sqlite3_prepare_v2(
+		st->db, "SELECT id, name, module, file, line, addr, kind, start_line FROM frames",
+		-1, &s, NULL);
 	if (rc != SQLITE_OK)
 		return store__sqlerr(st, rc, "load frames");
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -135,6 +135,7 @@ static int wcache__load_frames(struct store *st, const struct smap *strs, struct
 		f.line = (uint32_t)sqlite3_column_int64(s, 4);
 		f.addr = (uint64_t)sqlite3_column_int64(s, 5);
 		f.kind = (uint32_t)sqlite3_column_int64(s, 6);
+		f.start_line = (uint32_t)sqlite3_column_int64(s, 7);
 		did = profile__add_frame(wc->dict, &f);
 		if (did < 0 || wcache__set(&wc->frame_db, &wc->frame_cap, (uint32_t)did, id) ||
 		    !smap__upsert(frames, (uint64_t)id, (uint64_t)did, NULL)) {
@@ -418,6 +419,7 @@ static int wmap__frame(struct store *st, const struct profile *win, struct wmap 
 		sqlite3_bind_int64(s, 5, f.line);
 		sqlite3_bind_int64(s, 6, (int64_t)f.addr);
 		sqlite3_bind_int64(s, 7, f.kind);
+		sqlite3_bind_int64(s, 8, f.start_line);
 		err = step_done(st, s, "write frame");
 		if (err)
 			return err;

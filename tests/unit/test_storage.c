@@ -185,7 +185,7 @@ static void raw_flip_blob(const char *path, int id)
 
 struct wframe {
 	char name[80], module[40], file[48];
-	uint32_t line, kind;
+	uint32_t line, kind, start_line;
 	uint64_t addr;
 };
 
@@ -249,6 +249,7 @@ static struct world *world_new(const char *tag, size_t nframes, size_t nstacks, 
 		if (i % 3)
 			snprintf(f->file, sizeof(f->file), "/src/%s/file%zu.c", tag, i % 29);
 		f->line = i % 3 ? (uint32_t)(i * 7) : 0;
+		f->start_line = i % 4 ? (uint32_t)(i * 5 + 1) : 0;
 		f->addr = i % 11 ? 0x400000 + i * 16 : UINT64_MAX - i;
 		f->kind = (uint32_t)(i % 5);
 	}
@@ -321,7 +322,10 @@ static uint32_t add_stack(struct profile *p, const struct world *w, uint32_t si)
 	assert_true(w->depth[si] <= 256);
 	for (j = 0; j < w->depth[si]; j++) {
 		const struct wframe *wf = &w->frames[w->stacks[si][j]];
-		struct profile_frame f = {.line = wf->line, .addr = wf->addr, .kind = wf->kind};
+		struct profile_frame f = {.line = wf->line,
+					  .addr = wf->addr,
+					  .kind = wf->kind,
+					  .start_line = wf->start_line};
 
 		f.name = intern(p, wf->name);
 		f.module = intern(p, wf->module);
@@ -410,9 +414,13 @@ static char **canon(const struct profile *p, size_t *n)
 		for (j = 0; j < depth; j++) {
 			const struct profile_frame *fm = profile__frame(p, fr[j]);
 
-			fprintf(f, " [%s][%s][%s]:%u:%" PRIx64 ":%u;", profile__str(p, fm->name),
+			fprintf(f, " [%s][%s][%s]:%u:%" PRIx64 ":%u", profile__str(p, fm->name),
 				profile__str(p, fm->module), profile__str(p, fm->file), fm->line,
 				fm->addr, fm->kind);
+			/* The function's first line, when known (the fixtures' text has none). */
+			if (fm->start_line)
+				fprintf(f, ":s%u", fm->start_line);
+			fputc(';', f);
 		}
 		fprintf(f, " %" PRIu64, s[i].count);
 		fclose(f);
@@ -1629,6 +1637,7 @@ static struct profile *build_v1(const char *path)
 		w->frames[i].line = i < 2 ? 10 * (uint32_t)(i + 1) : 0;
 		w->frames[i].addr = i < 2 ? 4096 * (uint64_t)(i + 1) : (uint64_t)-16;
 		w->frames[i].kind = i < 2 ? 0 : 1;
+		w->frames[i].start_line = 0; /* schema 1 had none */
 	}
 	w->depth[0] = w->depth[1] = 2;
 	w->stacks[0][0] = 0;
