@@ -14,8 +14,10 @@ import os
 import pty
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 
 from ember_it import (Checks, EMBER, ember, parse_folded, run, summary_total, tmpdir,
@@ -202,6 +204,40 @@ def test_pprof_matches_folded():
     assert re.search(r"inner \(inline\)", top + go_pprof("-top", pb)), "no inline frame shown"
 
 
+def check_pprof_origins(raw, name):
+    """`go tool pprof -raw` output of a profile of workload @name: its mapping
+    has the file's build id as readelf reads it, and leaf_heavy's function its
+    first line (DWARF decl_line), where ratio.c defines it."""
+    r = run(["readelf", "-n", workload(name)])
+    want = re.search(r"Build ID: ([0-9a-f]+)", r.stdout).group(1)
+    assert re.search(r"^\d+: 0x0/0x[0-9a-f]+/0x0 %s %s \[FN\]" % (name, want), raw, re.M), raw
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "workloads", "ratio.c")
+    with open(src) as f:
+        decl = [i + 1 for i, ln in enumerate(f) if re.search(r"void leaf_heavy\(uint64_t n\)$", ln)]
+    assert len(decl) == 1, decl
+    assert re.search(r" leaf_heavy \S+ratio\.c:\d+ s=%d$" % decl[0], raw, re.M), raw
+
+
+def test_pprof_from_daemon_database():
+    # The same through the daemon's database: build ids and first lines are stored.
+    db = os.path.join(TMP, "origins.db")
+    log = open(os.path.join(TMP, "origins.log"), "w")
+    d = subprocess.Popen([EMBER, "daemon", "--db", db, "--window", "1", "-F", "299",
+                          "--listen", "none"], stderr=log)
+    try:
+        time.sleep(1.5)
+        assert run([workload("ratio_fp"), "150"]).returncode == 0
+        time.sleep(1.2)
+    finally:
+        d.send_signal(signal.SIGTERM)
+        assert d.wait(timeout=60) == 0, open(log.name).read()
+        log.close()
+    pb = os.path.join(TMP, "origins.pb.gz")
+    r = ember("export", "--db", db, "--comm", "ratio_fp", "-f", "pprof", "-o", pb)
+    assert r.returncode == 0, r.stderr
+    check_pprof_origins(go_pprof("-raw", pb), "ratio_fp")
+
+
 def test_pprof_real_profile():
     out = os.path.join(TMP, "real.pb.gz")
     r = ember("profile", "-F", "499", "-f", "pprof", "-o", out, "--", workload("ratio_fp"), "150")
@@ -215,16 +251,7 @@ def test_pprof_real_profile():
     assert first and first.group(1) == "leaf_heavy", top
     raw = go_pprof("-raw", out)
     assert "PeriodType: cpu nanoseconds" in raw and re.search(r"pid:\[\d+\]", raw), raw
-    # mappings carry the files' build ids, as readelf reads them
-    r = run(["readelf", "-n", workload("ratio_fp")])
-    want = re.search(r"Build ID: ([0-9a-f]+)", r.stdout).group(1)
-    assert re.search(r"^\d+: 0x0/0x[0-9a-f]+/0x0 ratio_fp " + want + r" \[FN\]", raw, re.M), raw
-    # functions carry their first line (DWARF decl_line): where ratio.c defines leaf_heavy
-    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "workloads", "ratio.c")
-    with open(src) as f:
-        decl = [i + 1 for i, ln in enumerate(f) if re.search(r"void leaf_heavy\(uint64_t n\)$", ln)]
-    assert len(decl) == 1, decl
-    assert re.search(r" leaf_heavy \S+ratio\.c:\d+ s=%d$" % decl[0], raw, re.M), raw
+    check_pprof_origins(raw, "ratio_fp")
     # the same profile via folded: one folded file converted gives the same total
     folded = os.path.join(TMP, "real.folded")
     r = ember("profile", "-F", "499", "-o", folded, "--", workload("ratio_fp"), "100")
@@ -601,7 +628,8 @@ def main():
     checks = [test_convert_usage, test_convert_output_file, test_pprof_matches_folded,
               test_speedscope_schema_and_app, test_svg_in_browser]
     if os.geteuid() == 0:
-        checks += [test_pprof_real_profile, test_perf_script_convert,
+        checks += [test_pprof_real_profile, test_pprof_from_daemon_database,
+                   test_perf_script_convert,
                    test_perf_script_import_export]
     else:
         print("SKIP recording checks: not root (perf record and BPF need root)")
