@@ -91,18 +91,6 @@ out_fail:
 	return err;
 }
 
-static void build_id_hex(const struct sym_elf_info *info, char *hex)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < info->build_id_len; i++) {
-		hex[2 * i] = digits[info->build_id[i] >> 4];
-		hex[2 * i + 1] = digits[info->build_id[i] & 15];
-	}
-	hex[2 * i] = '\0';
-}
-
 /* Through libdebuginfod, loaded on first use; 0 or -ENOENT. */
 static int debug__debuginfod(const struct sym_elf_info *info, int *fd, Elf **elf)
 {
@@ -154,7 +142,7 @@ int sym_debug__find(const struct sym_debug_opts *o, const struct sym_elf_info *i
 	int i, n;
 
 	if (info->build_id_len >= 2) {
-		build_id_hex(info, hex);
+		sym_elf__build_id_hex(info, hex);
 		for (i = 0; dirs[i]; i++) {
 			n = snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s.debug", dirs[i], hex,
 				     hex + 2);

@@ -494,6 +494,19 @@ static void elf__build_id(Elf *elf, struct sym_elf_info *out)
 	}
 }
 
+size_t sym_elf__build_id_hex(const struct sym_elf_info *info, char *hex)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < info->build_id_len && i < SYM_BUILD_ID_MAX; i++) {
+		hex[2 * i] = digits[info->build_id[i] >> 4];
+		hex[2 * i + 1] = digits[info->build_id[i] & 15];
+	}
+	hex[2 * i] = '\0';
+	return 2 * i;
+}
+
 int sym_elf__info(Elf *elf, struct sym_elf_info *out)
 {
 	bool info = false, line = false;

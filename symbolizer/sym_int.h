@@ -54,6 +54,11 @@ struct sym_elf_info {
 /* Reads what the symbolizer needs to know of @elf; 0 or -EINVAL. */
 int sym_elf__info(Elf *elf, struct sym_elf_info *out);
 /*
+ * Writes @info's build id in lowercase hex and a NUL into @hex (room for
+ * 2 * SYM_BUILD_ID_MAX + 1); returns the number of digits, 0 when none.
+ */
+size_t sym_elf__build_id_hex(const struct sym_elf_info *info, char *hex);
+/*
  * Builds a symbol table from @elf's .symtab (else .dynsym) and, when @extra
  * is not NULL, adds @extra's .symtab (MiniDebugInfo's functions missing from
  * .dynsym). NULL + errno.

@@ -1265,22 +1265,16 @@ static int64_t symbolizer__intern_name(struct symbolizer *s, struct profile *p, 
  */
 static int module__build_id(struct profile *p, uint32_t mod, const struct sym_obj *obj)
 {
-	static const char digits[] = "0123456789abcdef";
-	char hex[2 * SYM_BUILD_ID_MAX];
-	const struct sym_elf_info *info;
-	size_t i;
+	char hex[2 * SYM_BUILD_ID_MAX + 1];
+	size_t len;
 	int64_t r;
 
 	if (!obj || !mod || profile__build_id(p, mod))
 		return 0;
-	info = sym_obj__info(obj);
-	for (i = 0; i < info->build_id_len && i < SYM_BUILD_ID_MAX; i++) {
-		hex[2 * i] = digits[info->build_id[i] >> 4];
-		hex[2 * i + 1] = digits[info->build_id[i] & 15];
-	}
-	if (!i)
+	len = sym_elf__build_id_hex(sym_obj__info(obj), hex);
+	if (!len)
 		return 0;
-	r = profile__intern_n(p, hex, 2 * i);
+	r = profile__intern_n(p, hex, len);
 	if (r < 0)
 		return (int)r;
 	return profile__set_build_id(p, mod, (uint32_t)r);
